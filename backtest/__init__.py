@@ -1,0 +1,1 @@
+"""Runs a strategy through time under the market's rules and measures the result."""

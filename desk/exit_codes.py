@@ -1,0 +1,7 @@
+"""Exit codes of the ``carbon`` command, for cron jobs and CI pipelines."""
+
+OK = 0
+FAILURE = 1  # an unexpected error: a bug, or something the machine refused
+USAGE = 2  # a wrong option or argument (click's own code)
+DATA = 3  # market data missing, unreadable or invalid
+CONFIG = 4  # an impossible setting

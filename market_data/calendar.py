@@ -1,0 +1,115 @@
+"""Exchange trading calendars.
+
+The CEA trades on the Shanghai exchange's days: weekdays that are not Chinese public holidays,
+plus the exchange's own closures (Spring Festival's eve in 2024, when it was a working day for
+everyone else). The holiday tables come from the ``holidays`` package (``XSHG``, ``IFEU``,
+``XNZE``), kept current by its maintainers; years after the government's last published schedule
+are that package's rule-based estimate, so a desk that knows better adds ``extra_closures`` or
+``extra_sessions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import holidays
+import numpy as np
+import pandas as pd
+
+from engine.errors import ConfigurationError
+
+DateLike = str | dt.date | pd.Timestamp | np.datetime64
+
+_FIRST_YEAR = 2005
+_LAST_YEAR = 2040
+
+
+@dataclass(frozen=True)
+class TradingCalendar:
+    """The trading sessions of one exchange, from 2005 to 2040.
+
+    Args:
+        code: exchange code understood by ``holidays.financial_holidays`` (``"XSHG"``), or
+            ``"weekdays"`` for a market with no exchange calendar.
+        extra_closures: further days without trading.
+        extra_sessions: days that trade although the table says closed.
+    """
+
+    code: str
+    extra_closures: tuple[dt.date, ...] = field(default=())
+    extra_sessions: tuple[dt.date, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.code != "weekdays" and self.code not in holidays.list_supported_financial():
+            raise ConfigurationError(
+                f"unknown exchange calendar {self.code!r}; use a code of "
+                "holidays.list_supported_financial() or 'weekdays'"
+            )
+
+    @cached_property
+    def _sessions(self) -> pd.DatetimeIndex:
+        days = pd.bdate_range(f"{_FIRST_YEAR}-01-01", f"{_LAST_YEAR}-12-31")
+        closed: set[dt.date] = set(self.extra_closures)
+        if self.code != "weekdays":
+            table = holidays.financial_holidays(self.code, years=range(_FIRST_YEAR, _LAST_YEAR + 1))
+            closed.update(table.keys())
+        closed -= set(self.extra_sessions)
+        keep = ~days.isin(pd.DatetimeIndex(sorted(closed)))
+        extra = pd.DatetimeIndex(sorted(self.extra_sessions))
+        return days[keep].union(extra).as_unit("ns")
+
+    def _check_range(self, day: pd.Timestamp) -> pd.Timestamp:
+        if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+            raise ConfigurationError(
+                f"{day.date()} is outside the calendar's years {_FIRST_YEAR}-{_LAST_YEAR}"
+            )
+        return day
+
+    def sessions(self, start: DateLike, end: DateLike) -> pd.DatetimeIndex:
+        """Trading days from ``start`` to ``end``, both included."""
+        lo = self._check_range(pd.Timestamp(start).normalize())
+        hi = self._check_range(pd.Timestamp(end).normalize())
+        s = self._sessions
+        return s[s.searchsorted(lo, "left") : s.searchsorted(hi, "right")]
+
+    def is_session(self, day: DateLike) -> bool:
+        day = self._check_range(pd.Timestamp(day).normalize())
+        i = self._sessions.searchsorted(day)
+        return i < len(self._sessions) and self._sessions[i] == day
+
+    def next_session(self, day: DateLike) -> pd.Timestamp:
+        """The first trading day strictly after ``day``."""
+        day = self._check_range(pd.Timestamp(day).normalize())
+        return self._sessions[self._sessions.searchsorted(day, "right")]
+
+    def previous_session(self, day: DateLike) -> pd.Timestamp:
+        """The last trading day strictly before ``day``."""
+        day = self._check_range(pd.Timestamp(day).normalize())
+        return self._sessions[self._sessions.searchsorted(day, "left") - 1]
+
+    def session_gaps(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """For sorted dates, the number of sessions from each date's predecessor to it.
+
+        1 means consecutive trading days; 3 means two sessions are missing in between. The first
+        element is 1. Dates that are not sessions count from where they would sit.
+        """
+        if len(dates) == 0:
+            return np.zeros(0, dtype=np.int64)
+        for day in (dates[0], dates[-1]):
+            self._check_range(pd.Timestamp(day))
+        pos = self._sessions.searchsorted(dates.as_unit("ns"), "right")
+        gaps = np.diff(pos, prepend=pos[0] - 1)
+        return np.maximum(gaps, 1).astype(np.int64)
+
+
+CALENDARS: dict[str, TradingCalendar] = {}
+
+
+def calendar_for(code: str | None) -> TradingCalendar:
+    """The shared calendar for an exchange code (``None`` gives plain weekdays)."""
+    code = code or "weekdays"
+    if code not in CALENDARS:
+        CALENDARS[code] = TradingCalendar(code)
+    return CALENDARS[code]

@@ -1,0 +1,152 @@
+"""The tidy daily frame every loader returns, and the parsing that turns raw cells into it.
+
+A tidy frame has a ``DatetimeIndex`` named ``date`` (ascending, unique, tz-naive, midnight) and
+float columns ``close, open, high, low`` (currency per tonne), ``volume`` (tonnes) and
+``turnover`` (currency), NaN where the source has no value; plus ``price_basis`` (text) where the
+source publishes one. ``frame.attrs`` carries ``market``, ``source``, ``format`` and ``currency``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from market_data.errors import Problem
+
+PRICE_COLUMNS: tuple[str, ...] = ("close", "open", "high", "low")
+NUMERIC_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume", "turnover")
+
+# Tried in order on the whole column; the format that reads the most cells wins.
+DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A tidy frame (not yet validated), the source row of each of its rows, and the problems
+    met while reading cells."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    problems: list[Problem]
+
+
+def parse_dates(raw: pd.Series) -> pd.Series:
+    """Read date strings with the one format that fits most of them; NaT where none fits."""
+    text = raw.astype("string").str.strip()
+    best: pd.Series | None = None
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        if best is None or parsed.notna().sum() > best.notna().sum():
+            best = parsed
+    assert best is not None
+    return best.dt.normalize().astype("datetime64[ns]")
+
+
+def _is_blank(raw: pd.Series) -> pd.Series:
+    text = raw.astype("string").str.strip()
+    return text.isna() | (text == "")
+
+
+def parse_numbers(raw: pd.Series) -> pd.Series:
+    """Numbers from text cells: thousands separators dropped, ``1.2E7`` understood, NaN where
+    the cell is blank or not a number."""
+    text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def tidy_from_raw(
+    raw: pd.DataFrame,
+    *,
+    source: str,
+    scale: Mapping[str, float] | None = None,
+    newest_first_allowed: bool = True,
+) -> Parsed:
+    """Turn a table of raw text cells into a tidy frame.
+
+    Args:
+        raw: one row per source row, with columns ``row`` (the source row number), ``date``
+            (text) and any of ``NUMERIC_COLUMNS`` and ``price_basis`` (text).
+        source: the name used in problems (a file path).
+        scale: a factor per numeric column that converts the source unit into the tidy one
+            (10,000 for a volume in 10^4 t).
+        newest_first_allowed: a source written newest first throughout (as Wind exports are) is
+            reversed; otherwise such a file is unsorted.
+
+    Rows whose numeric cells are all blank are days without trading (Wind writes every calendar
+    day) or trailing notes, and are dropped. Everything else that cannot be read becomes a
+    ``Problem``; unreadable rows are left out of the frame.
+    """
+    scale = dict(scale or {})
+    problems: list[Problem] = []
+    numeric = [c for c in NUMERIC_COLUMNS if c in raw.columns]
+    blank = pd.DataFrame({c: _is_blank(raw[c]) for c in numeric})
+    raw = raw.loc[~blank.all(axis=1)].reset_index(drop=True)
+    blank = blank.loc[~blank.all(axis=1)].reset_index(drop=True)
+    rows = raw["row"].to_numpy(dtype=np.int64)
+
+    def problem(i: int, column: str, value: object, message: str, check: str) -> None:
+        problems.append(Problem("error", check, source, int(rows[i]), column, value, message))
+
+    dates = parse_dates(raw["date"])
+    for i in np.flatnonzero(dates.isna().to_numpy()):
+        problem(i, "date", raw["date"].iat[i], "cannot read this as a date", "date")
+
+    values: dict[str, np.ndarray] = {}
+    for column in numeric:
+        number = parse_numbers(raw[column]).to_numpy() * scale.get(column, 1.0)
+        bad = ~blank[column].to_numpy() & ~np.isfinite(number)
+        for i in np.flatnonzero(bad):
+            problem(i, column, raw[column].iat[i], "not a finite number", "number")
+        values[column] = number
+    if "close" not in values:
+        raise ValueError(f"{source}: no close column")
+    for i in np.flatnonzero(blank["close"].to_numpy()):
+        problem(i, "close", "", "the close is missing on a row that has other values", "missing")
+
+    keep = dates.notna().to_numpy().copy()
+    for column in numeric:
+        keep &= np.isfinite(values[column]) | blank[column].to_numpy()
+    keep &= ~blank["close"].to_numpy()
+
+    frame = pd.DataFrame(
+        {c: values.get(c, np.full(len(raw), np.nan)) for c in NUMERIC_COLUMNS},
+        index=pd.DatetimeIndex(dates, name="date"),
+    )
+    if "price_basis" in raw.columns:
+        frame["price_basis"] = raw["price_basis"].astype("string").str.strip().to_numpy()
+    frame, rows = frame.loc[keep], rows[keep]
+
+    if newest_first_allowed and len(frame) > 1 and frame.index[0] > frame.index[-1]:
+        frame, rows = frame.iloc[::-1], rows[::-1]
+    problems.extend(_order_problems(frame.index, rows, source))
+    return Parsed(frame=frame, rows=np.ascontiguousarray(rows), problems=problems)
+
+
+def _order_problems(index: pd.DatetimeIndex, rows: np.ndarray, source: str) -> list[Problem]:
+    """Duplicate dates, and dates that go backwards."""
+    problems: list[Problem] = []
+    values = index.to_numpy()
+    for i in np.flatnonzero(values[1:] <= values[:-1]) + 1:
+        day = index[i].date().isoformat()
+        if values[i] == values[i - 1]:
+            message = f"duplicate date: {day} is also on row {rows[i - 1]}"
+            check = "duplicate"
+        else:
+            before = index[i - 1].date().isoformat()
+            message = f"dates out of order: {day} comes after {before} (row {rows[i - 1]})"
+            check = "order"
+        problems.append(Problem("error", check, source, int(rows[i]), "date", day, message))
+    return problems
+
+
+def finish(frame: pd.DataFrame, **attrs: object) -> pd.DataFrame:
+    """A validated frame as loaders hand it out: contiguous float64 columns and metadata."""
+    out = frame.copy()
+    out.index = pd.DatetimeIndex(out.index, name="date")
+    for column in NUMERIC_COLUMNS:
+        out[column] = out[column].astype("float64")
+    out.attrs = dict(attrs)
+    return out

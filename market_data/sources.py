@@ -1,0 +1,122 @@
+"""One door for every source: ``load`` returns a validated tidy frame, ``check`` the report.
+
+Formats: ``wind`` (Wind terminal export), ``seee`` (exchange bulletin table), ``icap`` (ICAP
+price explorer), ``plain`` (a date/price CSV or Parquet), or ``auto``, which tells them apart by
+their first lines. ``"reference"`` in place of a path gives the embedded reference market.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from engine.markets import MarketRules, market_rules
+from market_data.errors import DataError, ValidationReport
+from market_data.frame import Parsed, finish
+from market_data.icap import looks_like_icap, parse_icap
+from market_data.plain import parse_plain
+from market_data.seee import looks_like_seee, parse_seee
+from market_data.text import read_text
+from market_data.validate import accept, report
+from market_data.wind import HEADER_ROWS, parse_wind
+
+Format = Literal["auto", "wind", "seee", "icap", "plain"]
+FORMATS: tuple[str, ...] = ("auto", "wind", "seee", "icap", "plain")
+REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a source whose layout leaves a choice (see each loader)."""
+
+    segment: Literal["total", "listed", "block"] = "total"
+    instrument: str | None = None
+    system: str | None = None
+    date_column: str | None = None
+    price_column: str | None = None
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of a file, from its suffix and first lines."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return "plain"
+    head = "\n".join(read_text(path).splitlines()[:3])
+    first_cell = head.split(",", 1)[0].strip().strip('"').lower()
+    if first_cell in HEADER_ROWS["name"]:
+        return "wind"
+    if looks_like_seee(head):
+        return "seee"
+    if looks_like_icap(head):
+        return "icap"
+    return "plain"
+
+
+def _parse(
+    path: str | Path, rules: MarketRules, fmt: str, options: SourceOptions
+) -> tuple[Parsed, str, str]:
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    currency = rules.currency
+    if fmt == "wind":
+        parsed, currency = parse_wind(
+            path, rules, segment=options.segment, instrument=options.instrument
+        )
+    elif fmt == "seee":
+        parsed = parse_seee(path)
+    elif fmt == "icap":
+        parsed = parse_icap(path, rules, system=options.system)
+    else:
+        parsed = parse_plain(
+            path, date_column=options.date_column, price_column=options.price_column
+        )
+    return parsed, fmt, currency
+
+
+def load(
+    source: str | Path = REFERENCE,
+    *,
+    market: str | MarketRules = "cea",
+    format: Format = "auto",
+    options: SourceOptions | None = None,
+) -> pd.DataFrame:
+    """A validated tidy daily frame (see ``market_data.frame``) from a file or the reference.
+
+    Raises ``DataError`` naming file, row, column and value for every error; emits one
+    ``DataWarning`` when the source has only warnings (listed in ``frame.attrs["warnings"]``).
+    """
+    rules = market_rules(market) if isinstance(market, str) else market
+    if str(source) == REFERENCE:
+        from market_data.reference import reference_market
+
+        return reference_market(market=rules)
+    parsed, fmt, currency = _parse(source, rules, format, options or SourceOptions())
+    result = accept(parsed, rules, str(source))
+    return finish(
+        parsed.frame,
+        market=rules.code,
+        source=str(source),
+        format=fmt,
+        currency=currency,
+        warnings=tuple(str(p) for p in result.warnings),
+    )
+
+
+def check(
+    source: str | Path,
+    *,
+    market: str | MarketRules = "cea",
+    format: Format = "auto",
+    options: SourceOptions | None = None,
+) -> ValidationReport:
+    """Every problem in a file, without raising for data errors (a missing or unreadable file
+    still raises ``DataError``)."""
+    rules = market_rules(market) if isinstance(market, str) else market
+    parsed, _, _ = _parse(source, rules, format, options or SourceOptions())
+    return report(parsed, rules, str(source))

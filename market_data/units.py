@@ -1,0 +1,63 @@
+"""Units as data vendors write them (Chinese or English), turned into tidy units.
+
+Tidy units: prices in currency per tonne, volumes in tonnes, turnover in currency.
+"""
+
+from __future__ import annotations
+
+import re
+
+CURRENCIES: dict[str, str] = {
+    "元": "CNY", "人民币元": "CNY", "人民币": "CNY", "cny": "CNY", "rmb": "CNY", "yuan": "CNY",
+    "欧元": "EUR", "eur": "EUR", "€": "EUR",
+    "美元": "USD", "usd": "USD", "$": "USD",
+    "英镑": "GBP", "gbp": "GBP",
+    "新西兰元": "NZD", "nzd": "NZD",
+    "韩元": "KRW", "krw": "KRW",
+}  # fmt: skip
+
+MULTIPLIERS: dict[str, float] = {
+    "": 1.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8,
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9,
+}  # fmt: skip
+
+TONNES: tuple[str, ...] = ("吨", "t", "ton", "tons", "tonne", "tonnes", "tco2", "tco2e")
+
+
+def _split_multiplier(text: str) -> tuple[float, str]:
+    text = text.strip()
+    for prefix in sorted(MULTIPLIERS, key=len, reverse=True):
+        if prefix and text.lower().startswith(prefix):
+            rest = text[len(prefix) :].strip()
+            if rest:
+                return MULTIPLIERS[prefix], rest
+    return 1.0, text
+
+
+def currency_of(text: str) -> str | None:
+    return CURRENCIES.get(text.strip().lower())
+
+
+def price_unit(unit: str) -> str | None:
+    """The currency of a price unit such as ``元/吨`` or ``EUR/t``; ``None`` if not a price."""
+    parts = re.split(r"\s*/\s*", unit.strip())
+    if len(parts) != 2 or parts[1].lower() not in TONNES:
+        return None
+    return currency_of(parts[0])
+
+
+def volume_scale(unit: str, lot_t: float) -> float | None:
+    """Tonnes per unit of a volume (``万吨`` is 10,000; ``手``/lots is the market's lot)."""
+    multiplier, rest = _split_multiplier(unit)
+    if rest.lower() in TONNES:
+        return multiplier
+    if rest.lower() in ("手", "lot", "lots", "contracts"):
+        return multiplier * lot_t
+    return None
+
+
+def money_scale(unit: str) -> tuple[float, str] | None:
+    """(factor, currency) of a money unit such as ``万元`` or ``EUR``."""
+    multiplier, rest = _split_multiplier(unit)
+    currency = currency_of(rest)
+    return None if currency is None else (multiplier, currency)

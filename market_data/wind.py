@@ -1,0 +1,196 @@
+"""Wind terminal exports of daily series (the CEA, EUA futures, the pilot markets, ...).
+
+The layout, as Wind saves it: GB18030 text (UTF-8 when re-saved); header rows whose first cell
+names them (``指标名称`` indicator name, ``频率`` frequency, ``单位`` unit, ``指标ID``, ``来源``
+source; or the English terminal's ``Indicator Name``, ``Frequency``, ``Unit``, ...); then one row
+per calendar day, newest first, empty on days without trading; and a source note at the end.
+
+Each column is recognised by its indicator name (close ``收盘价``/``最新价``/``结算价``, open
+``开盘价``, high ``最高价``, low ``最低价``, volume ``成交量``, turnover ``成交金额``; or the
+English words) and converted by its unit (``万吨`` is 10,000 t, ``手`` one lot of the market).
+An export with listing and block trades besides the total (``挂牌``, ``大宗``) gives the total
+by default; ``segment`` picks another.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from engine.markets import MarketRules
+from market_data.errors import DataError
+from market_data.frame import Parsed, parse_dates, tidy_from_raw
+from market_data.text import read_text
+from market_data.units import money_scale, price_unit, volume_scale
+
+Segment = Literal["total", "listed", "block"]
+
+HEADER_ROWS: dict[str, tuple[str, ...]] = {
+    "name": ("指标名称", "indicator name", "indicator", "name"),
+    "frequency": ("频率", "frequency"),
+    "unit": ("单位", "unit", "units"),
+    "id": ("指标id", "indicator id", "id", "code"),
+    "source": ("来源", "source"),
+}
+
+# In order of preference: a close beats a latest price, which beats a settlement price.
+ROLES: dict[str, tuple[str, ...]] = {
+    "close": ("收盘价", "最新价", "结算价", "close", "last", "settle"),
+    "open": ("开盘价", "open"),
+    "high": ("最高价", "high"),
+    "low": ("最低价", "low"),
+    "volume": ("成交量", "volume"),
+    "turnover": ("成交金额", "成交额", "turnover", "amount", "value traded"),
+}
+
+SEGMENTS: dict[str, tuple[str, ...]] = {
+    "listed": ("挂牌", "listing", "listed"),
+    "block": ("大宗", "block"),
+}
+
+
+@dataclass(frozen=True)
+class WindColumn:
+    position: int
+    name: str
+    unit: str
+
+
+def _header_kind(cell: str) -> str | None:
+    key = cell.strip().lower()
+    for kind, labels in HEADER_ROWS.items():
+        if key in labels:
+            return kind
+    return None
+
+
+def _segment_of(name: str) -> str:
+    lowered = name.lower()
+    for segment, words in SEGMENTS.items():
+        if any(word in lowered for word in words):
+            return segment
+    return "total"
+
+
+def _pick(columns: list[WindColumn], role: str, source: str) -> WindColumn | None:
+    for word in ROLES[role]:
+        hits = [c for c in columns if word in c.name.lower()]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            names = "; ".join(c.name for c in hits)
+            raise DataError(
+                f"{source}: several columns could be the {role} ({names}); "
+                "pass instrument= with a word that picks one"
+            )
+    return None
+
+
+def parse_wind(
+    path: str | Path,
+    rules: MarketRules,
+    *,
+    segment: Segment = "total",
+    instrument: str | None = None,
+) -> tuple[Parsed, str]:
+    """Read a Wind export into an unvalidated tidy frame; returns it with its price currency."""
+    source = str(path)
+    reader = csv.reader(io.StringIO(read_text(path)))
+    header: dict[str, list[str]] = {}
+    body: list[tuple[int, list[str]]] = []
+    for cells in reader:
+        if not cells:
+            continue
+        if not body:
+            kind = _header_kind(cells[0])
+            if kind is not None:
+                header[kind] = cells
+                continue
+            if parse_dates(pd.Series([cells[0]])).isna().iat[0]:
+                raise DataError(
+                    f"{source}, row {reader.line_num}: expected a Wind header row "
+                    f"(指标名称, 单位, ...) or a dated row, found {cells[0]!r}"
+                )
+        body.append((reader.line_num, cells))
+
+    for kind in ("name", "unit"):
+        if kind not in header:
+            raise DataError(
+                f"{source}: no {HEADER_ROWS[kind][0]} ({HEADER_ROWS[kind][1]}) header row; "
+                "is this a Wind export?"
+            )
+    names, units = header["name"], header["unit"]
+    columns = [
+        WindColumn(j, names[j].strip(), units[j].strip() if j < len(units) else "")
+        for j in range(1, len(names))
+    ]
+    columns = [c for c in columns if _segment_of(c.name) == segment]
+    if instrument is not None:
+        columns = [c for c in columns if instrument.lower() in c.name.lower()]
+    picked = {role: _pick(columns, role, source) for role in ROLES}
+    if picked["close"] is None:
+        available = "; ".join(n.strip() for n in names[1:]) or "none"
+        raise DataError(
+            f"{source}: no close price column for segment {segment!r}"
+            f"{'' if instrument is None else f' and instrument {instrument!r}'}; "
+            f"columns: {available}"
+        )
+
+    scale, currency = _scales(picked, rules, source)
+    width = len(names)
+    raw = pd.DataFrame(
+        {
+            "row": [line for line, _ in body],
+            "date": [cells[0] for _, cells in body],
+            **{
+                role: [(cells + [""] * width)[column.position] for _, cells in body]
+                for role, column in picked.items()
+                if column is not None
+            },
+        },
+        dtype="object",
+    )
+    return tidy_from_raw(raw, source=source, scale=scale), currency
+
+
+def _scales(
+    picked: dict[str, WindColumn | None], rules: MarketRules, source: str
+) -> tuple[dict[str, float], str]:
+    """Factors from each column's unit to the tidy unit, and the price currency."""
+    scale: dict[str, float] = {}
+    currency: str | None = None
+    for role, column in picked.items():
+        if column is None:
+            continue
+        where = f"{source}, column {column.name!r}"
+        if role in ("close", "open", "high", "low"):
+            this = price_unit(column.unit)
+            if this is None:
+                raise DataError(f"{where}: unit {column.unit!r} is not a price per tonne")
+            if currency is not None and this != currency:
+                raise DataError(f"{where}: prices in {this} beside prices in {currency}")
+            currency = this
+        elif role == "volume":
+            factor = volume_scale(column.unit, rules.lot_t)
+            if factor is None:
+                raise DataError(f"{where}: volume unit {column.unit!r} is not tonnes or lots")
+            scale[role] = factor
+        else:
+            money = money_scale(column.unit)
+            if money is None:
+                raise DataError(f"{where}: turnover unit {column.unit!r} is not an amount")
+            if money[1] != rules.currency:
+                raise DataError(f"{where}: turnover in {money[1]}, not {rules.currency}")
+            scale[role] = money[0]
+    assert currency is not None
+    if currency != rules.currency:
+        raise DataError(
+            f"{source}: prices are in {currency} but market {rules.code!r} trades in "
+            f"{rules.currency}; pass the right market"
+        )
+    return scale, currency
