@@ -19,8 +19,16 @@ from market_data.errors import Problem
 PRICE_COLUMNS: tuple[str, ...] = ("close", "open", "high", "low")
 NUMERIC_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume", "turnover")
 
-# Tried in order on the whole column; the format that reads the most cells wins.
-DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S")
+# Year-first layouts only, so that no date can be read two ways; tried in order, each on the
+# cells the formats before it could not read.
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+)
 
 
 @dataclass(frozen=True)
@@ -34,15 +42,16 @@ class Parsed:
 
 
 def parse_dates(raw: pd.Series) -> pd.Series:
-    """Read date strings with the one format that fits most of them; NaT where none fits."""
+    """Dates from text cells in any of ``DATE_FORMATS``, normalised to midnight; NaT where no
+    format fits."""
     text = raw.astype("string").str.strip()
-    best: pd.Series | None = None
+    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-        if best is None or parsed.notna().sum() > best.notna().sum():
-            best = parsed
-    assert best is not None
-    return best.dt.normalize().astype("datetime64[ns]")
+        todo = parsed.isna() & text.notna()
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+    return parsed.dt.normalize()
 
 
 def _is_blank(raw: pd.Series) -> pd.Series:
@@ -96,7 +105,9 @@ def tidy_from_raw(
 
     values: dict[str, np.ndarray] = {}
     for column in numeric:
-        number = parse_numbers(raw[column]).to_numpy() * scale.get(column, 1.0)
+        number = parse_numbers(raw[column]).to_numpy()
+        if column in scale:  # to tidy units; rounding drops the float noise of the product
+            number = np.round(number * scale[column], 6)
         bad = ~blank[column].to_numpy() & ~np.isfinite(number)
         for i in np.flatnonzero(bad):
             problem(i, column, raw[column].iat[i], "not a finite number", "number")
@@ -106,22 +117,24 @@ def tidy_from_raw(
     for i in np.flatnonzero(blank["close"].to_numpy()):
         problem(i, "close", "", "the close is missing on a row that has other values", "missing")
 
-    keep = dates.notna().to_numpy().copy()
-    for column in numeric:
-        keep &= np.isfinite(values[column]) | blank[column].to_numpy()
-    keep &= ~blank["close"].to_numpy()
-
     frame = pd.DataFrame(
         {c: values.get(c, np.full(len(raw), np.nan)) for c in NUMERIC_COLUMNS},
         index=pd.DatetimeIndex(dates, name="date"),
     )
     if "price_basis" in raw.columns:
         frame["price_basis"] = raw["price_basis"].astype("string").str.strip().to_numpy()
-    frame, rows = frame.loc[keep], rows[keep]
+    readable = np.ones(len(frame), dtype=bool)
+    for column in numeric:
+        readable &= np.isfinite(values[column]) | blank[column].to_numpy()
+    readable &= ~blank["close"].to_numpy()
 
+    # Order and duplicates are judged on every dated row, readable values or not.
+    dated = dates.notna().to_numpy()
+    frame, rows, readable = frame.loc[dated], rows[dated], readable[dated]
     if newest_first_allowed and len(frame) > 1 and frame.index[0] > frame.index[-1]:
-        frame, rows = frame.iloc[::-1], rows[::-1]
+        frame, rows, readable = frame.iloc[::-1], rows[::-1], readable[::-1]
     problems.extend(_order_problems(frame.index, rows, source))
+    frame, rows = frame.loc[readable], rows[readable]
     return Parsed(frame=frame, rows=np.ascontiguousarray(rows), problems=problems)
 
 
@@ -131,14 +144,16 @@ def _order_problems(index: pd.DatetimeIndex, rows: np.ndarray, source: str) -> l
     values = index.to_numpy()
     for i in np.flatnonzero(values[1:] <= values[:-1]) + 1:
         day = index[i].date().isoformat()
-        if values[i] == values[i - 1]:
-            message = f"duplicate date: {day} is also on row {rows[i - 1]}"
+        row = int(rows[i])
+        if values[i] == values[i - 1]:  # blame the later line of the file
+            row, other = max(row, int(rows[i - 1])), min(row, int(rows[i - 1]))
+            message = f"duplicate date: {day} is also on row {other}"
             check = "duplicate"
         else:
             before = index[i - 1].date().isoformat()
             message = f"dates out of order: {day} comes after {before} (row {rows[i - 1]})"
             check = "order"
-        problems.append(Problem("error", check, source, int(rows[i]), "date", day, message))
+        problems.append(Problem("error", check, source, row, "date", day, message))
     return problems
 
 

@@ -71,7 +71,8 @@ def _band_problems(
     upper = prev * (1 + band) ** k + rules.tick / 2
     lower = prev * (1 - band) ** k - rules.tick / 2
     problems = []
-    for j in np.flatnonzero((close[1:] > upper) | (close[1:] < lower)):
+    priced = (prev > 0) & (close[1:] > 0)  # non-positive prices are reported on their own
+    for j in np.flatnonzero(priced & ((close[1:] > upper) | (close[1:] < lower))):
         i = j + 1
         move = close[i] / prev[j] - 1
         span = "1 session" if k[j] == 1 else f"{k[j]} sessions"

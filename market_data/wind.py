@@ -172,8 +172,11 @@ def _scales(
             this = price_unit(column.unit)
             if this is None:
                 raise DataError(f"{where}: unit {column.unit!r} is not a price per tonne")
-            if currency is not None and this != currency:
-                raise DataError(f"{where}: prices in {this} beside prices in {currency}")
+            if this != rules.currency:
+                raise DataError(
+                    f"{source}: prices are in {this} but market {rules.code!r} trades in "
+                    f"{rules.currency}; pass the right market"
+                )
             currency = this
         elif role == "volume":
             factor = volume_scale(column.unit, rules.lot_t)
@@ -188,9 +191,4 @@ def _scales(
                 raise DataError(f"{where}: turnover in {money[1]}, not {rules.currency}")
             scale[role] = money[0]
     assert currency is not None
-    if currency != rules.currency:
-        raise DataError(
-            f"{source}: prices are in {currency} but market {rules.code!r} trades in "
-            f"{rules.currency}; pass the right market"
-        )
     return scale, currency

@@ -1,0 +1,42 @@
+"""Shared fixtures: where the real market files are, and small files written on the fly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def shared_data_dir() -> Path | None:
+    """``../shared/data`` beside the checkout (or ``CARBON_SHARED_DATA``), if it is there."""
+    configured = os.environ.get("CARBON_SHARED_DATA")
+    folder = Path(configured) if configured else REPO.parent / "shared" / "data"
+    return folder if folder.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real market files. Absent on a machine without ``../shared``: the test is skipped,
+    except under CI, where the folder must be there and its absence fails the run."""
+    folder = shared_data_dir()
+    if folder is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have ../shared/data beside the checkout")
+        pytest.skip("../shared/data is not beside this checkout")
+    return folder
+
+
+@pytest.fixture()
+def write(tmp_path: Path):
+    """Write text to a file in a temporary folder and return its path."""
+
+    def _write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding=encoding)
+        return path
+
+    return _write

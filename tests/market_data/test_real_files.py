@@ -1,0 +1,145 @@
+"""Every file in ../shared/data loads, and the figures known about them hold."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import market_data as md
+from engine.markets import CEA
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def wind(shared_data):
+    return md.load(shared_data / "cea_wind_export_raw.csv", market="cea")
+
+
+@pytest.fixture(scope="module")
+def bulletins(shared_data):
+    with pytest.warns(md.DataWarning, match="6 warnings"):
+        return md.load(shared_data / "cea_seee_bulletins.csv", market="cea")
+
+
+def test_wind_export_reads_gb18030_newest_first_with_empty_days(wind):
+    assert wind.attrs["format"] == "wind"
+    assert len(wind) == 918
+    assert wind.index[0] == pd.Timestamp("2021-07-16")
+    assert wind.index[-1] == pd.Timestamp("2025-05-07")
+    assert wind.index.is_monotonic_increasing and wind.index.is_unique
+    first = wind.iloc[0]
+    assert (first.close, first.open, first.high, first.low) == (51.23, 48.0, 51.8, 48.0)
+    assert first.volume == 4_103_953.0
+    assert first.turnover == pytest.approx(210_230_053.25)
+    assert wind.loc["2021-12-24", "close"] == 48.13  # the known vendor error
+
+
+def test_wind_export_equals_its_utf8_reencoding(wind, shared_data):
+    """The raw export and the re-encoded copy are the same data in two layouts."""
+    daily = md.load(shared_data / "cea_wind_daily.csv", market="cea")
+    assert daily.attrs["format"] == "plain"
+    pd.testing.assert_frame_equal(wind, daily, check_like=True, check_freq=False)
+
+
+def test_wind_export_segments(shared_data):
+    path = shared_data / "cea_wind_export_raw.csv"
+    listed = md.load(path, options=md.SourceOptions(segment="listed"))
+    block = md.load(path, options=md.SourceOptions(segment="block"))
+    total = md.load(path)
+    assert listed.loc["2021-07-21", "volume"] == 112_000
+    assert block.loc["2021-07-21", "volume"] == 100_000
+    # Wind has the total but no segments on 2022-08-05, and blank segment volumes on a few
+    # days; where both segments have a volume they add up to the total on all but a few days.
+    assert total.index.difference(listed.index).equals(pd.DatetimeIndex(["2022-08-05"]))
+    both = listed.volume.notna() & block.volume.notna()
+    adds_up = np.isclose(listed.volume + block.volume, total.volume.loc[listed.index])
+    assert both.sum() == 884
+    assert (adds_up & both).sum() == 881
+
+
+def test_wind_rows_are_named_by_file_line(shared_data):
+    """Line 6 is the newest day (after five header rows): a problem there names row 6."""
+    report = md.check(shared_data / "cea_wind_export_raw.csv", market="cea")
+    assert report.rows == 918 and report.problems == ()
+
+
+def test_bulletins(bulletins):
+    assert bulletins.attrs["format"] == "seee"
+    assert len(bulletins) == 863
+    assert bulletins.index[0] == pd.Timestamp("2021-07-16")
+    assert bulletins.index[-1] == pd.Timestamp("2026-08-14")
+    assert bulletins.loc["2026-08-14", "close"] == 98.21
+    basis = bulletins["price_basis"]
+    assert set(basis[:"2023-08-25"]) == {"listed"}
+    assert set(basis["2023-08-28":]) == {"composite"}
+    assert (basis == "composite").sum() == 533
+
+
+def test_bulletins_vwap_closes_outside_the_range_are_warnings(shared_data):
+    report = md.check(shared_data / "cea_seee_bulletins.csv", market="cea")
+    assert report.ok and len(report.warnings) == 6
+    first = report.warnings[0]
+    assert (first.row, first.column, first.value) == (366, "close", 81.43)
+    assert "VWAP" in first.message and "81.45-81.88" in first.message
+
+
+def test_bulletins_band_holds_across_the_missing_months(bulletins):
+    """Dec 2024 -> May 2025 moves 29.8 % across 93 missing sessions; it is no band breach, and
+    no move between consecutive trading days exceeds 10 %."""
+    summary = md.summarise(bulletins, CEA)
+    assert summary.largest_fall_pct == pytest.approx(-9.877, abs=1e-3)
+    assert summary.largest_rise_pct == pytest.approx(9.843, abs=1e-3)
+    assert summary.sessions_missing == 369
+
+
+def test_nzu_spot_plain_csv(shared_data):
+    nzu = md.load(shared_data / "nzu_spot.csv", market="nzu")
+    assert nzu.attrs["currency"] == "NZD"
+    assert len(nzu) == 2268
+    assert nzu.index[0] == pd.Timestamp("2010-05-14")
+    assert nzu.index[-1] == pd.Timestamp("2026-07-03")
+    assert nzu.close.iloc[0] == 17.75 and nzu.close.iloc[-1] == 54.0
+    assert nzu[["open", "high", "low", "volume"]].isna().all().all()
+
+
+def test_merge_surfaces_the_2021_12_24_disagreement_and_keeps_the_basis_change(
+    bulletins, wind
+):
+    merged = md.merge_sources(bulletins, wind, tolerance=0.001)
+    close = merged.disagreements[merged.disagreements.column == "close"]
+    assert list(close.index) == [pd.Timestamp("2021-12-24")]
+    assert close.iloc[0].primary == 49.52 and close.iloc[0].secondary == 48.13
+    assert close.iloc[0].relative_difference == pytest.approx(49.52 / 48.13 - 1)
+
+    frame = merged.frame
+    assert len(frame) == 1217 and len(merged.filled) == 354
+    assert frame.loc["2021-12-24", "close"] == 49.52  # the exchange's figure wins
+    assert frame.loc["2024-03-01", "source"].endswith("cea_wind_export_raw.csv")
+    assert frame.loc["2022-03-01", "price_basis"] == "listed"  # filled, basis of its time
+    assert frame.loc["2024-03-01", "price_basis"] == "composite"
+    changes = merged.basis_changes
+    assert list(changes.index) == [pd.Timestamp("2023-08-28")]
+    assert (changes.iloc[0].before, changes.iloc[0].after) == ("listed", "composite")
+
+
+def test_every_real_trading_day_is_a_shanghai_session(bulletins, wind):
+    calendar = md.calendar_for("XSHG")
+    days = bulletins.index.union(wind.index)
+    sessions = calendar.sessions(days[0], days[-1])
+    assert days.difference(sessions).empty
+    # The files together miss 15 sessions: 2025-01-14, 2025-01-16 and 2025-05-08..26.
+    assert len(sessions.difference(days)) == 15
+    assert not calendar.is_session("2024-02-09")  # Spring Festival eve, exchange closed
+
+
+def test_all_shared_files_load_without_errors(shared_data):
+    markets = {"nzu_spot.csv": "nzu"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", md.DataWarning)
+        for path in sorted(shared_data.glob("*.csv")):
+            frame = md.load(path, market=markets.get(path.name, "cea"))
+            assert len(frame) > 800, path.name
