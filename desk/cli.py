@@ -84,7 +84,9 @@ def _exit_code(exc: Exception) -> int:
     return exit_codes.FAILURE
 
 
-@click.group(cls=CarbonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="carbon", cls=CarbonGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="carbon-desk")
 @click.pass_context

@@ -83,16 +83,17 @@ class ReferenceSpec:
 def _anchor(dates: pd.DatetimeIndex) -> np.ndarray:
     days = np.array([pd.Timestamp(d).value for d, _ in ANCHORS], dtype=np.float64)
     levels = np.log([level for _, level in ANCHORS])
-    return np.interp(dates.asi8.astype(np.float64), days, levels)
+    return np.interp(dates.as_unit("ns").asi8.astype(np.float64), days, levels)
 
 
 def _deadline_factor(dates: pd.DatetimeIndex) -> np.ndarray:
     """Volume multiplier: 1 far from a deadline, rising to 7 on it over its last 90 days."""
-    deadlines = pd.DatetimeIndex(SURRENDER_DEADLINES).asi8
-    position = np.searchsorted(deadlines, dates.asi8, side="left")
+    deadlines = pd.DatetimeIndex(SURRENDER_DEADLINES).as_unit("ns").asi8
+    days = dates.as_unit("ns").asi8
+    position = np.searchsorted(deadlines, days, side="left")
     to_next = np.full(len(dates), np.inf)
     inside = position < len(deadlines)
-    to_next[inside] = (deadlines[position[inside]] - dates.asi8[inside]) / 86_400e9
+    to_next[inside] = (deadlines[position[inside]] - days[inside]) / 86_400e9
     return 1.0 + 6.0 * np.clip(1.0 - to_next / 90.0, 0.0, 1.0)
 
 

@@ -18,7 +18,8 @@ CURRENCIES: dict[str, str] = {
 
 MULTIPLIERS: dict[str, float] = {
     "": 1.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8,
-    "10k": 1e4, "10 thousand": 1e4, "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9,
+    "10k": 1e4, "10 thousand": 1e4, "k": 1e3, "thousand": 1e3,
+    "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9,
 }  # fmt: skip
 
 TONNES: tuple[str, ...] = ("吨", "t", "ton", "tons", "tonne", "tonnes", "tco2", "tco2e")

@@ -51,7 +51,7 @@ def test_new_zealand_and_an_explicit_system():
 
 
 def test_unknown_system_names_what_the_file_holds(write):
-    with pytest.raises(md.DataError, match="no system matching korea.*holds Switzerland, China"):
+    with pytest.raises(md.DataError, match=r"no system matching korea.*holds Switzerland, China"):
         md.load(ICAP, market="cea", options=md.SourceOptions(system="Korea"))
 
 

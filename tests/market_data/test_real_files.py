@@ -106,9 +106,7 @@ def test_nzu_spot_plain_csv(shared_data):
     assert nzu[["open", "high", "low", "volume"]].isna().all().all()
 
 
-def test_merge_surfaces_the_2021_12_24_disagreement_and_keeps_the_basis_change(
-    bulletins, wind
-):
+def test_merge_surfaces_the_2021_12_24_disagreement_and_keeps_the_basis_change(bulletins, wind):
     merged = md.merge_sources(bulletins, wind, tolerance=0.001)
     close = merged.disagreements[merged.disagreements.column == "close"]
     assert list(close.index) == [pd.Timestamp("2021-12-24")]

@@ -1,3 +1,5 @@
+# Vendor header rows are long by nature.
+# ruff: noqa: E501
 """Wind exports of other markets: other headers, other units, English or Chinese labels."""
 
 from __future__ import annotations

@@ -1,0 +1,96 @@
+"""Market data speed: validation against a row-by-row reference, loading, the reference market.
+
+Run quickly with the default test run; for steadier figures:
+``pytest tests/benchmarks --benchmark-min-rounds=10 --benchmark-max-time=2``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import market_data as md
+from engine.markets import CEA
+from market_data.reference import ReferenceSpec, _simulate
+
+ROWS = 9_000  # weekdays 2005-2039: the span of the calendars
+
+
+@pytest.fixture(scope="module")
+def long_history() -> pd.DataFrame:
+    """9,000 weekdays of a banded random walk with OHLC, a few rows broken on purpose."""
+    rng = np.random.Generator(np.random.PCG64(1))
+    dates = pd.bdate_range("2005-01-03", periods=ROWS, freq="B")
+    # A price that stays in the band on weekdays: +/-9 % a day at most.
+    close = np.round(60 * np.exp(np.cumsum(rng.uniform(-0.02, 0.02, ROWS))), 2)
+    frame = pd.DataFrame(
+        {
+            "close": close,
+            "open": close,
+            "high": close * 1.01,
+            "low": close * 0.99,
+            "volume": rng.integers(1, 10**6, ROWS).astype(float),
+            "turnover": np.nan,
+        },
+        index=pd.DatetimeIndex(dates, name="date"),
+    )
+    frame.iloc[1000, 0] = -1.0  # a price error (and a band error either side of it)
+    frame.iloc[5000, 2] = frame.iloc[5000, 3] - 1  # high below low
+    return frame
+
+
+def python_loop_validate(frame: pd.DataFrame, band: float, tick: float) -> int:
+    """The obvious row-by-row implementation of the same checks (weekday calendar)."""
+    count = 0
+    rows = list(frame.itertuples())
+    for i, row in enumerate(rows):
+        for price in (row.close, row.open, row.high, row.low):
+            if price <= 0:
+                count += 1
+        if row.volume < 0:
+            count += 1
+        if row.high < row.low:
+            count += 1
+        if row.close > row.high + tick / 2 or row.close < row.low - tick / 2:
+            count += 1
+        if i:
+            prev = rows[i - 1].close
+            k = max(np.busday_count(rows[i - 1].Index.date(), row.Index.date()), 1)
+            if prev > 0 and row.close > 0:
+                up = prev * (1 + band) ** k + tick / 2
+                down = prev * (1 - band) ** k - tick / 2
+                if row.close > up or row.close < down:
+                    count += 1
+    return count
+
+
+@pytest.mark.benchmark(group="validate 9,000 rows")
+def test_validate_vectorised(benchmark, long_history):
+    rules = dataclasses.replace(CEA, calendar=None)  # weekdays, as the reference
+    problems = benchmark(md.validate_frame, long_history, rules, source="bench")
+    assert len(problems) == 4  # price, band x2, high_low
+
+
+@pytest.mark.benchmark(group="validate 9,000 rows")
+def test_validate_python_loop_reference(benchmark, long_history):
+    count = benchmark.pedantic(
+        python_loop_validate, args=(long_history, 0.10, 0.01), rounds=3, iterations=1
+    )
+    assert count == 4
+
+
+@pytest.mark.benchmark(group="reference market")
+def test_reference_market_generation(benchmark):
+    """About five years of a CEA-like market, uncached (the cache makes later calls free)."""
+    frame = benchmark(_simulate.__wrapped__, ReferenceSpec(), CEA)
+    assert len(frame) == 1199
+
+
+@pytest.mark.shared_data
+@pytest.mark.benchmark(group="load")
+def test_load_wind_export(benchmark, shared_data):
+    frame = benchmark(md.load, shared_data / "cea_wind_export_raw.csv", market="cea")
+    assert len(frame) == 918

@@ -1,0 +1,129 @@
+"""The ``carbon`` command: output, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from desk import exit_codes
+from desk.cli import cli
+
+
+@pytest.fixture()
+def run():
+    runner = CliRunner()
+
+    def _run(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return _run
+
+
+def test_data_show_reference(run):
+    result = run("data", "show")
+    assert result.exit_code == 0, result.output
+    for text in ("CEA prices from reference", "2021-07-16 to 2026-06-30", "1,199", "89.22 CNY/t"):
+        assert text in result.output
+    assert "listed -> composite on 2023-08-28" in result.output
+
+
+def test_data_show_json(run):
+    result = run("data", "show", "--source", "reference", "--json")
+    summary = json.loads(result.output)
+    assert summary["rows"] == 1199 and summary["last_close"] == 89.22
+    assert summary["sessions_missing"] == 0 and summary["warnings"] == []
+
+
+@pytest.mark.shared_data
+def test_data_show_real_file_lists_warnings(run, shared_data):
+    result = run("data", "show", "--source", str(shared_data / "cea_seee_bulletins.csv"))
+    assert result.exit_code == 0
+    assert "369 of 1,232 trading days missing" in result.output
+    assert "93 missing between 2024-12-31 and 2025-05-27" in result.output
+    assert "... and 1 more warnings" in result.output
+
+
+def test_data_validate_good_and_bad(run, write):
+    good = write("good.csv", "date,close\n2025-03-03,80\n2025-03-04,81\n")
+    result = run("data", "validate", str(good))
+    assert result.exit_code == 0
+    assert result.output.strip() == f"{good}: 2 rows read, 0 errors, 0 warnings"
+
+    bad = write("bad.csv", "date,close\n2025-03-03,80\n2025-03-04,-81\n2025-03-04,82\n")
+    result = run("data", "validate", str(bad))
+    assert result.exit_code == exit_codes.DATA
+    lines = result.output.splitlines()
+    assert f"error: {bad}, row 3, column 'close', value -81.0: price must be positive" in lines
+    assert any("row 4" in line and "duplicate date" in line for line in lines)
+    assert lines[-1] == f"{bad}: 3 rows read, 2 errors, 0 warnings"
+
+
+def test_data_validate_json(run, write):
+    bad = write("bad.csv", "date,close\n2025-03-03,80\n2025-03-04,nan\n")
+    result = run("data", "validate", str(bad), "--json")
+    assert result.exit_code == exit_codes.DATA
+    record = json.loads(result.output.splitlines()[0])
+    assert record == {
+        "severity": "error",
+        "check": "number",
+        "source": str(bad),
+        "row": 3,
+        "column": "close",
+        "value": "nan",
+        "message": "not a finite number",
+    }
+
+
+def test_errors_are_one_line_with_an_exit_code(tmp_path):
+    runner = CliRunner()
+    missing = tmp_path / "missing.csv"
+    result = runner.invoke(cli, ["data", "show", "--source", str(missing)])
+    assert result.exit_code == exit_codes.DATA
+    assert result.output == f"error: {missing}: no such file\n"
+    result = runner.invoke(cli, ["data", "show", "--market", "eua"])
+    assert result.exit_code == exit_codes.CONFIG
+    assert result.output.startswith("error: the reference market is CEA-like")
+    result = runner.invoke(cli, ["data", "show", "--market", "nowhere"])
+    assert result.exit_code == exit_codes.USAGE
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["--debug", "data", "show", "--source", str(tmp_path / "x.csv")]
+    )
+    assert result.exit_code != 0
+    assert result.exception is not None and "no such file" in str(result.exception)
+
+
+@pytest.mark.parametrize("args", [[], ["data"], ["data", "show"], ["data", "validate"]])
+def test_help(run, args):
+    result = run(*args, "--help")
+    assert result.exit_code == 0
+    assert "Usage: carbon" in result.output
+
+
+def test_installed_command_runs_in_a_real_process(tmp_path):
+    """The console script as a user runs it: exit code and stderr from a separate process."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,close\n2025-03-03,80\n2025-03-05,81\n2025-03-04,82\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "desk", "data", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == exit_codes.DATA
+    assert "dates out of order: 2025-03-04 comes after 2025-03-05 (row 3)" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "desk", "data", "show", "--source", str(tmp_path / "none.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == exit_codes.DATA
+    assert done.stderr.strip() == f"error: {tmp_path / 'none.csv'}: no such file"
+    assert "Traceback" not in done.stderr

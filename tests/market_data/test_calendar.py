@@ -1,0 +1,62 @@
+"""The Shanghai trading calendar the simulator and backtester will use."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from market_data import TradingCalendar, calendar_for
+
+
+@pytest.fixture(scope="module")
+def xshg() -> TradingCalendar:
+    return calendar_for("XSHG")
+
+
+def test_sessions_per_year(xshg):
+    """Trading days a year, from the exchange's published holiday schedules."""
+    counts = {y: len(xshg.sessions(f"{y}-01-01", f"{y}-12-31")) for y in range(2021, 2026)}
+    assert counts == {2021: 243, 2022: 242, 2023: 242, 2024: 242, 2025: 243}
+
+
+def test_public_holidays_and_weekends_are_closed(xshg):
+    national_day_2025 = pd.date_range("2025-10-01", "2025-10-08")
+    assert not any(xshg.is_session(d) for d in national_day_2025)
+    assert xshg.is_session("2025-10-09")
+    assert not xshg.is_session("2025-09-28")  # a Sunday made a working day: exchanges stay shut
+    assert not xshg.is_session("2024-02-09")  # Spring Festival eve: the exchange's own closure
+    assert not xshg.is_session("2026-02-16")
+
+
+def test_next_and_previous(xshg):
+    assert xshg.next_session("2025-09-30") == pd.Timestamp("2025-10-09")
+    assert xshg.previous_session("2025-10-09") == pd.Timestamp("2025-09-30")
+    assert xshg.next_session("2025-03-07") == pd.Timestamp("2025-03-10")
+
+
+def test_session_gaps(xshg):
+    dates = pd.DatetimeIndex(["2025-09-29", "2025-09-30", "2025-10-09", "2025-10-13"])
+    # 10-01..08 are holidays, so 09-30 -> 10-09 is consecutive; 10-10 is missing before 10-13.
+    np.testing.assert_array_equal(xshg.session_gaps(dates), [1, 1, 1, 2])
+
+
+def test_extra_closures_and_sessions():
+    custom = TradingCalendar(
+        "XSHG", extra_closures=(dt.date(2025, 3, 3),), extra_sessions=(dt.date(2025, 3, 8),)
+    )
+    assert not custom.is_session("2025-03-03")
+    assert custom.is_session("2025-03-08")
+    assert len(custom.sessions("2025-03-01", "2025-03-09")) == 5
+
+
+def test_other_exchanges_and_errors():
+    ice = calendar_for("IFEU")
+    assert not ice.is_session("2026-04-03")  # Good Friday
+    assert calendar_for(None).is_session("2026-04-03")  # plain weekdays
+    with pytest.raises(ValueError, match="unknown exchange calendar 'XXXX'"):
+        TradingCalendar("XXXX")
+    with pytest.raises(ValueError, match="outside the calendar's years"):
+        calendar_for("XSHG").sessions("2050-01-01", "2050-12-31")
