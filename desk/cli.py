@@ -37,24 +37,45 @@ MARKET_OPTION = click.option(
     show_default=True,
     help="The market whose rules (band, calendar, currency) apply to the data.",
 )
-FORMAT_OPTION = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="auto",
-    show_default=True,
-    help="The file's layout: Wind export, exchange bulletins, ICAP export or plain date/price.",
+SOURCE_OPTIONS = (
+    MARKET_OPTION,
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="The file's layout: Wind export, exchange bulletins, ICAP export or date/price.",
+    ),
+    click.option(
+        "--segment",
+        type=click.Choice(["total", "listed", "block"]),
+        default="total",
+        show_default=True,
+        help="Wind exports with listing and block trades: which series to read.",
+    ),
+    click.option("--instrument", help="Wind exports of several series: a word of the one wanted."),
+    click.option("--system", help="ICAP exports: the system's name (default: by market)."),
+    click.option("--date-column", help="Plain tables: the date column's name."),
+    click.option("--price-column", help="Plain tables: the price column's name."),
 )
-SEGMENT_OPTION = click.option(
-    "--segment",
-    type=click.Choice(["total", "listed", "block"]),
-    default="total",
-    show_default=True,
-    help="Wind exports with listing and block trades: which series to read.",
-)
-SYSTEM_OPTION = click.option(
-    "--system", default=None, help="ICAP exports: words of the system's name (default by market)."
-)
+
+
+def source_options(command):
+    """The options that say how to read a price file."""
+    for option in reversed(SOURCE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _options(kwargs: dict[str, Any]) -> SourceOptions:
+    return SourceOptions(
+        segment=kwargs["segment"],
+        instrument=kwargs["instrument"],
+        system=kwargs["system"],
+        date_column=kwargs["date_column"],
+        price_column=kwargs["price_column"],
+    )
 
 
 class CarbonGroup(click.Group):
@@ -69,11 +90,22 @@ class CarbonGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             code = _exit_code(exc)
-            text = str(exc) if code != exit_codes.FAILURE else f"{type(exc).__name__}: {exc}"
-            click.echo(f"error: {text}", err=True)
+            click.echo(f"error: {_one_line(exc, code)}", err=True)
             if code == exit_codes.FAILURE:
                 click.echo("(run again with --debug for the traceback)", err=True)
             ctx.exit(code)
+
+
+def _one_line(exc: Exception, code: int) -> str:
+    if code == exit_codes.FAILURE:
+        return f"{type(exc).__name__}: {exc}"
+    problems = getattr(exc, "problems", ())
+    if len(problems) > 1:
+        return (
+            f"{len(problems)} problems in market data; the first: {problems[0]} "
+            f"(carbon data validate {problems[0].source} lists them all)"
+        )
+    return str(exc).replace("\n", " ")
 
 
 def _exit_code(exc: Exception) -> int:
@@ -112,20 +144,14 @@ def data() -> None:
     show_default=True,
     help="'reference' for the embedded reference market, or the path of a price file.",
 )
-@MARKET_OPTION
-@FORMAT_OPTION
-@SEGMENT_OPTION
-@SYSTEM_OPTION
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def data_show(
-    source: str, market: str, fmt: str, segment: str, system: str | None, as_json: bool
-) -> None:
+def data_show(source: str, market: str, fmt: str, as_json: bool, **kwargs: Any) -> None:
     """Summarise a price history: range, rows, last close, returns, gaps and warnings."""
     rules = market_rules(market)
-    options = SourceOptions(segment=segment, system=system)  # type: ignore[arg-type]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # listed in the summary instead
-        frame = load(source, market=rules, format=fmt, options=options)  # type: ignore[arg-type]
+        frame = load(source, market=rules, format=fmt, options=_options(kwargs))  # type: ignore[arg-type]
     summary = summarise(frame, rules)
     if as_json:
         click.echo(json.dumps(_finite(summary.to_dict())))
@@ -144,27 +170,38 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _number(value: float, spec: str, suffix: str = "") -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:{spec}}{suffix}"
+
+
 def _print_summary(summary: Any) -> None:
-    console = Console()
-    unit = f"{summary.currency}/t"
+    unit = f" {summary.currency}/t"
     table = Table(title=f"{summary.market.upper()} prices from {summary.source}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("range", f"{summary.first} to {summary.last}")
     table.add_row("rows", f"{summary.rows:,}")
-    table.add_row("last close", f"{summary.last_close:,.2f} {unit}")
-    table.add_row("low / high close", f"{summary.min_close:,.2f} / {summary.max_close:,.2f} {unit}")
+    table.add_row("last close", _number(summary.last_close, ",.2f", unit))
+    table.add_row(
+        "low / high close",
+        f"{_number(summary.min_close, ',.2f')} / {_number(summary.max_close, ',.2f', unit)}",
+    )
     table.add_row(
         "daily log return",
-        f"mean {summary.mean_return_pct:+.3f}%, s.d. {summary.daily_vol_pct:.2f}% "
-        f"({summary.annual_vol_pct:.1f}% a year)",
+        f"mean {_number(summary.mean_return_pct, '+.3f', '%')}, "
+        f"s.d. {_number(summary.daily_vol_pct, '.2f', '%')} "
+        f"({_number(summary.annual_vol_pct, '.1f', '%')} a year)",
     )
     table.add_row(
         "largest moves",
-        f"{summary.largest_rise_pct:+.2f}% / {summary.largest_fall_pct:+.2f}% "
-        "between consecutive trading days",
+        f"{_number(summary.largest_rise_pct, '+.2f', '%')} / "
+        f"{_number(summary.largest_fall_pct, '+.2f', '%')} between consecutive trading days",
     )
-    table.add_row("unchanged closes", f"{summary.unchanged_share_pct:.1f}% of days")
+    table.add_row("unchanged closes", _number(summary.unchanged_share_pct, ".1f", "% of days"))
     table.add_row(
         "gaps",
         f"{summary.sessions_missing:,} of {summary.sessions_expected:,} trading days missing",
@@ -174,29 +211,24 @@ def _print_summary(summary: Any) -> None:
     for day, before, after in summary.basis_changes:
         table.add_row("price basis", f"{before} -> {after} on {day}")
     table.add_row("warnings", str(len(summary.warnings)))
-    console.print(table)
-    for text in summary.warnings[:5]:
-        console.print(f"warning: {text}", style="yellow", markup=False, highlight=False)
+    Console().print(table)
+    for text in summary.warnings[:5]:  # plain lines: one warning a line, for grep
+        click.echo(f"warning: {text}")
     if len(summary.warnings) > 5:
-        console.print(f"... and {len(summary.warnings) - 5} more warnings", style="yellow")
+        click.echo(f"... and {_plural(len(summary.warnings) - 5, 'more warning')}")
 
 
 @data.command("validate")
-@click.argument("path", type=click.Path(dir_okay=False))
-@MARKET_OPTION
-@FORMAT_OPTION
-@SEGMENT_OPTION
-@SYSTEM_OPTION
+@click.argument("path")
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line per problem.")
-def data_validate(
-    path: str, market: str, fmt: str, segment: str, system: str | None, as_json: bool
-) -> None:
+def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any) -> None:
     """Check a price file; list every problem with its row, column and value.
 
     Exits 3 when the file has errors (warnings alone exit 0).
     """
-    options = SourceOptions(segment=segment, system=system)  # type: ignore[arg-type]
-    report = check(path, market=market, format=fmt, options=options)  # type: ignore[arg-type]
+    rules = market_rules(market)
+    report = check(path, market=rules, format=fmt, options=_options(kwargs))  # type: ignore[arg-type]
     if as_json:
         for p in report.problems:
             record = {
@@ -212,10 +244,10 @@ def data_validate(
     else:
         for p in report.problems:
             click.echo(f"{p.severity}: {p}")
-        errors, warns = len(report.errors), len(report.warnings)
         click.echo(
-            f"{path}: {report.rows:,} rows read, {errors} error{'s' if errors != 1 else ''}, "
-            f"{warns} warning{'s' if warns != 1 else ''}"
+            f"{path}: {_plural(report.rows, 'row')} with prices, "
+            f"{_plural(len(report.errors), 'error')}, {_plural(len(report.warnings), 'warning')} "
+            f"(checked as {rules.code.upper()}; --market for another market)"
         )
     if not report.ok:
         sys.exit(exit_codes.DATA)

@@ -22,13 +22,13 @@ from engine.errors import ConfigurationError
 
 DateLike = str | dt.date | pd.Timestamp | np.datetime64
 
-_FIRST_YEAR = 2005
-_LAST_YEAR = 2040
+FIRST_YEAR = 1990
+LAST_YEAR = 2060
 
 
 @dataclass(frozen=True)
 class TradingCalendar:
-    """The trading sessions of one exchange, from 2005 to 2040.
+    """The trading sessions of one exchange, from 1990 to 2060.
 
     Args:
         code: exchange code understood by ``holidays.financial_holidays`` (``"XSHG"``), or
@@ -50,10 +50,10 @@ class TradingCalendar:
 
     @cached_property
     def _sessions(self) -> pd.DatetimeIndex:
-        days = pd.bdate_range(f"{_FIRST_YEAR}-01-01", f"{_LAST_YEAR}-12-31")
+        days = pd.bdate_range(f"{FIRST_YEAR}-01-01", f"{LAST_YEAR}-12-31")
         closed: set[dt.date] = set(self.extra_closures)
         if self.code != "weekdays":
-            table = holidays.financial_holidays(self.code, years=range(_FIRST_YEAR, _LAST_YEAR + 1))
+            table = holidays.financial_holidays(self.code, years=range(FIRST_YEAR, LAST_YEAR + 1))
             closed.update(table.keys())
         closed -= set(self.extra_sessions)
         keep = ~days.isin(pd.DatetimeIndex(sorted(closed)))
@@ -61,9 +61,9 @@ class TradingCalendar:
         return days[keep].union(extra).as_unit("ns")
 
     def _check_range(self, day: pd.Timestamp) -> pd.Timestamp:
-        if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise ConfigurationError(
-                f"{day.date()} is outside the calendar's years {_FIRST_YEAR}-{_LAST_YEAR}"
+                f"{day.date()} is outside the calendar's years {FIRST_YEAR}-{LAST_YEAR}"
             )
         return day
 
@@ -82,12 +82,27 @@ class TradingCalendar:
     def next_session(self, day: DateLike) -> pd.Timestamp:
         """The first trading day strictly after ``day``."""
         day = self._check_range(pd.Timestamp(day).normalize())
-        return self._sessions[self._sessions.searchsorted(day, "right")]
+        i = self._sessions.searchsorted(day, "right")
+        if i == len(self._sessions):
+            raise ConfigurationError(f"no session after {day.date()} in the calendar")
+        return self._sessions[i]
 
     def previous_session(self, day: DateLike) -> pd.Timestamp:
         """The last trading day strictly before ``day``."""
         day = self._check_range(pd.Timestamp(day).normalize())
-        return self._sessions[self._sessions.searchsorted(day, "left") - 1]
+        i = self._sessions.searchsorted(day, "left")
+        if i == 0:
+            raise ConfigurationError(f"no session before {day.date()} in the calendar")
+        return self._sessions[i - 1]
+
+    def covers(self, day: DateLike) -> bool:
+        """Whether ``day`` lies within the calendar's years."""
+        return FIRST_YEAR <= pd.Timestamp(day).year <= LAST_YEAR
+
+    def sessions_per_year(self, first_year: int = 2015, last_year: int = 2024) -> float:
+        """Average trading days a year over a run of full years (for annualising)."""
+        count = len(self.sessions(f"{first_year}-01-01", f"{last_year}-12-31"))
+        return count / (last_year - first_year + 1)
 
     def session_gaps(self, dates: pd.DatetimeIndex) -> np.ndarray:
         """For sorted dates, the number of sessions from each date's predecessor to it.

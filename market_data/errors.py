@@ -45,6 +45,9 @@ class DataError(ValueError):
             super().__init__(problems)
             return
         self.problems = tuple(problems)
+        if not self.problems:
+            super().__init__("no problems were given")
+            return
         lines = [str(p) for p in self.problems[:shown]]
         more = len(self.problems) - shown
         if more > 0:

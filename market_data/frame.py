@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from market_data.errors import Problem
+from market_data.errors import DataError, Problem
 
 PRICE_COLUMNS: tuple[str, ...] = ("close", "open", "high", "low")
 NUMERIC_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume", "turnover")
@@ -41,6 +42,9 @@ class Parsed:
     problems: list[Problem]
 
 
+DATE_HINT = "use YYYY-MM-DD, YYYY/M/D or YYYYMMDD"
+
+
 def parse_dates(raw: pd.Series) -> pd.Series:
     """Dates from text cells in any of ``DATE_FORMATS``, normalised to midnight; NaT where no
     format fits."""
@@ -48,21 +52,28 @@ def parse_dates(raw: pd.Series) -> pd.Series:
     parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     for fmt in DATE_FORMATS:
         todo = parsed.isna() & text.notna()
+        if fmt == "%Y%m%d":  # eight digits exactly: strptime would read 2025111 as 2025-11-01
+            todo &= text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
         if not todo.any():
-            break
+            continue
         parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
     return parsed.dt.normalize()
 
 
 def _is_blank(raw: pd.Series) -> pd.Series:
     text = raw.astype("string").str.strip()
-    return text.isna() | (text == "")
+    return (text.isna() | (text == "")).astype(bool)
+
+
+_GROUPED = r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?"
 
 
 def parse_numbers(raw: pd.Series) -> pd.Series:
-    """Numbers from text cells: thousands separators dropped, ``1.2E7`` understood, NaN where
-    the cell is blank or not a number."""
-    text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
+    """Numbers from text cells: ``1.2E7`` understood, commas only as thousands separators
+    (``1,234,567.5``; ``70,10`` is not a number), NaN where the cell is blank or not a number."""
+    text = raw.astype("string").str.strip()
+    grouped = text.str.fullmatch(_GROUPED).fillna(False).astype(bool)
+    text = text.where(~grouped, text.str.replace(",", "", regex=False))
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
@@ -72,6 +83,7 @@ def tidy_from_raw(
     source: str,
     scale: Mapping[str, float] | None = None,
     newest_first_allowed: bool = True,
+    empty_days: Literal["drop", "error"] = "drop",
 ) -> Parsed:
     """Turn a table of raw text cells into a tidy frame.
 
@@ -81,27 +93,35 @@ def tidy_from_raw(
         source: the name used in problems (a file path).
         scale: a factor per numeric column that converts the source unit into the tidy one
             (10,000 for a volume in 10^4 t).
-        newest_first_allowed: a source written newest first throughout (as Wind exports are) is
-            reversed; otherwise such a file is unsorted.
+        newest_first_allowed: a source written newest first (most of its dates go down) is read
+            in reverse; otherwise such a file is unsorted.
+        empty_days: what a dated row without any value means: a day without trading that the
+            source lists anyway (``"drop"``: Wind writes every calendar day, ICAP prices are
+            sparse), or a missing price (``"error"``).
 
-    Rows whose numeric cells are all blank are days without trading (Wind writes every calendar
-    day) or trailing notes, and are dropped. Everything else that cannot be read becomes a
-    ``Problem``; unreadable rows are left out of the frame.
+    Rows whose date and values are all blank, and undated notes without values (Wind's trailing
+    source line), are dropped. Everything else that cannot be read becomes a ``Problem``;
+    unreadable rows are left out of the frame.
     """
     scale = dict(scale or {})
     problems: list[Problem] = []
     numeric = [c for c in NUMERIC_COLUMNS if c in raw.columns]
+    if "close" not in numeric:
+        raise DataError(f"{source}: no close column")
     blank = pd.DataFrame({c: _is_blank(raw[c]) for c in numeric})
-    raw = raw.loc[~blank.all(axis=1)].reset_index(drop=True)
-    blank = blank.loc[~blank.all(axis=1)].reset_index(drop=True)
+    dates = parse_dates(raw["date"])
+    no_values = blank.all(axis=1).to_numpy()
+    drop = no_values & (dates.isna().to_numpy() | (empty_days == "drop"))
+    raw, blank, dates = (x.loc[~drop].reset_index(drop=True) for x in (raw, blank, dates))
     rows = raw["row"].to_numpy(dtype=np.int64)
+    if len(raw) == 0:
+        raise DataError(f"{source}: no rows with prices")
 
     def problem(i: int, column: str, value: object, message: str, check: str) -> None:
         problems.append(Problem("error", check, source, int(rows[i]), column, value, message))
 
-    dates = parse_dates(raw["date"])
     for i in np.flatnonzero(dates.isna().to_numpy()):
-        problem(i, "date", raw["date"].iat[i], "cannot read this as a date", "date")
+        problem(i, "date", raw["date"].iat[i], f"cannot read this as a date ({DATE_HINT})", "date")
 
     values: dict[str, np.ndarray] = {}
     for column in numeric:
@@ -112,17 +132,16 @@ def tidy_from_raw(
         for i in np.flatnonzero(bad):
             problem(i, column, raw[column].iat[i], "not a finite number", "number")
         values[column] = number
-    if "close" not in values:
-        raise ValueError(f"{source}: no close column")
     for i in np.flatnonzero(blank["close"].to_numpy()):
-        problem(i, "close", "", "the close is missing on a row that has other values", "missing")
+        problem(i, "close", "", "the close is missing", "missing")
 
     frame = pd.DataFrame(
         {c: values.get(c, np.full(len(raw), np.nan)) for c in NUMERIC_COLUMNS},
         index=pd.DatetimeIndex(dates, name="date"),
     )
     if "price_basis" in raw.columns:
-        frame["price_basis"] = raw["price_basis"].astype("string").str.strip().to_numpy()
+        basis = raw["price_basis"].astype("string").str.strip()
+        frame["price_basis"] = basis.mask(basis == "").to_numpy()
     readable = np.ones(len(frame), dtype=bool)
     for column in numeric:
         readable &= np.isfinite(values[column]) | blank[column].to_numpy()
@@ -131,7 +150,8 @@ def tidy_from_raw(
     # Order and duplicates are judged on every dated row, readable values or not.
     dated = dates.notna().to_numpy()
     frame, rows, readable = frame.loc[dated], rows[dated], readable[dated]
-    if newest_first_allowed and len(frame) > 1 and frame.index[0] > frame.index[-1]:
+    steps = np.diff(frame.index.to_numpy()).astype(np.int64)
+    if newest_first_allowed and (steps < 0).sum() > (steps > 0).sum():
         frame, rows, readable = frame.iloc[::-1], rows[::-1], readable[::-1]
     problems.extend(_order_problems(frame.index, rows, source))
     frame, rows = frame.loc[readable], rows[readable]

@@ -7,13 +7,12 @@ converted to EUR or USD, written ``... (EUR)`` or ``... in EUR``). A system that
 price series appears in two column groups; their values are coalesced, the first non-blank cell
 winning. Prices are sparse: a system without a price on a date has a blank cell there.
 
-The loader reads one system's secondary-market price in its own currency as the close.
+The loader reads one system's secondary-market price as the close. Prices are taken to be in the
+market's currency: a field marked with another currency is never read.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -22,10 +21,10 @@ import pandas as pd
 from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import read_text
+from market_data.text import read_rows
 from market_data.units import currency_of
 
-# Names ICAP uses for the systems of the markets the engine knows.
+# Words of the names ICAP gives the systems of the markets the engine knows.
 SYSTEM_NAMES: dict[str, tuple[str, ...]] = {
     "cea": ("china national", "china"),
     "eua": ("eu ets", "european union"),
@@ -37,18 +36,17 @@ _CURRENCY_IN_FIELD = re.compile(r"(?:\(|\bin\s+)([A-Za-z€$]{1,3})\)?\s*$")
 
 def _read(path: str | Path) -> tuple[list[str], list[str], list[tuple[int, list[str]]]]:
     source = str(path)
-    reader = csv.reader(io.StringIO(read_text(path)))
-    rows = [(reader.line_num, cells) for cells in reader if cells]
+    rows = read_rows(path)
     if len(rows) < 3:
         raise DataError(f"{source}: an ICAP export has two header rows and then data rows")
-    (_, systems), (_, fields) = rows[0], rows[1]
+    (_, systems), (line, fields) = rows[0], rows[1]
     filled: list[str] = []
     for cell in systems:
         filled.append(cell.strip() or (filled[-1] if filled else ""))
     if not fields or fields[0].strip().lower() != "date":
         raise DataError(
-            f"{source}, row 2: the second header row of an ICAP export starts with 'Date', "
-            f"found {fields[0] if fields else ''!r}"
+            f"{source}, row {line}: the second header row of an ICAP export starts with "
+            f"'Date', found {fields[0] if fields else ''!r}"
         )
     return filled, [f.strip() for f in fields], rows[2:]
 
@@ -64,29 +62,42 @@ def _field_currency(field: str) -> str | None:
     return None if match is None else currency_of(match.group(1))
 
 
+def _choose_system(systems: list[str], wanted: tuple[str, ...], source: str) -> str:
+    """The one system whose name matches the first of ``wanted`` that matches any."""
+    names = list(dict.fromkeys(s for s in systems[1:] if s))
+    for word in wanted:
+        exact = [s for s in names if s.lower() == word]
+        hits = exact or [s for s in names if word in s.lower()]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise DataError(
+                f"{source}: several systems match {word!r} ({', '.join(hits)}); "
+                "pass system= with the full name of one"
+            )
+    raise DataError(
+        f"{source}: no system matching {' / '.join(wanted)}; the file holds {', '.join(names)}"
+    )
+
+
 def parse_icap(
     path: str | Path, rules: MarketRules, *, system: str | None = None, field: str = "secondary"
 ) -> Parsed:
     """Read one system's prices from an ICAP export into an unvalidated tidy frame.
 
     Args:
-        system: words of the system's name as ICAP writes it; by default the names of
+        system: the system's name as ICAP writes it (or words of it); by default the names of
             ``rules.code`` (``"china"`` for the CEA, ``"eu ets"`` for the EUA, ...).
         field: ``"secondary"`` (the secondary-market price) or ``"primary"`` (auctions).
     """
     source = str(path)
     systems, fields, body = _read(path)
     wanted = (system.lower(),) if system else SYSTEM_NAMES.get(rules.code, (rules.code,))
-    chosen = next((name for name in wanted if any(name in s.lower() for s in systems[1:])), None)
-    if chosen is None:
-        raise DataError(
-            f"{source}: no system matching {' / '.join(wanted)}; "
-            f"the file holds {', '.join(icap_systems(path))}"
-        )
+    chosen = _choose_system(systems, wanted, source)
     positions = [
         j
         for j in range(1, len(fields))
-        if chosen in systems[j].lower()
+        if systems[j] == chosen
         and field in fields[j].lower()
         and _field_currency(fields[j]) in (None, rules.currency)
     ]

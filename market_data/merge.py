@@ -44,9 +44,9 @@ def merge_sources(
             0.1 %).
         compare: the columns compared on dates both inputs have.
 
-    A row filled from a source without a price basis takes the basis in force at its date in the
-    primary (the last one before it, else the first after it), so the basis change stays where
-    the exchange made it.
+    A row from a source without a price basis takes the basis in force at its date in either
+    source (the last one before it, else the first after it), so the basis change stays where
+    the exchange made it whichever source is preferred.
     """
     for name in ("market", "currency"):
         a, b = primary.attrs.get(name), secondary.attrs.get(name)
@@ -76,15 +76,17 @@ def merge_sources(
 
     filled = secondary.index.difference(primary.index)
     columns = list(NUMERIC_COLUMNS)
-    top = primary[columns].assign(source=name_a)
-    bottom = secondary.loc[filled, columns].assign(source=name_b)
-    top["price_basis"] = _basis(primary)
-    bottom["price_basis"] = _basis(secondary).loc[filled]
+    top = primary[columns].assign(source=name_a, price_basis=_basis(primary))
+    bottom = secondary.loc[filled, columns].assign(
+        source=name_b, price_basis=_basis(secondary).loc[filled]
+    )
     frame = pd.concat([top, bottom]).sort_index()
-    known = top["price_basis"].dropna()
+    # A row whose source has no basis takes the basis in force at its date in either source
+    # (the primary's on dates both have): the last known before it, else the first after it.
+    known = _basis(primary).combine_first(_basis(secondary)).dropna()
     if len(known):
-        inferred = known.reindex(frame.index, method="ffill").fillna(known.iloc[0])
-        frame["price_basis"] = frame["price_basis"].fillna(inferred)
+        inferred = known.reindex(frame.index.union(known.index)).ffill().bfill()
+        frame["price_basis"] = frame["price_basis"].fillna(inferred.reindex(frame.index))
     frame.attrs = {**primary.attrs, "source": f"{name_a} + {name_b}", "format": "merged"}
     return Merged(
         frame=frame,

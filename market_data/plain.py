@@ -8,14 +8,13 @@ with ``date_column=`` and ``price_column=``. Rows are oldest first, or newest fi
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import read_text
+from market_data.text import existing_file, read_rows
 
 DATE_NAMES: tuple[str, ...] = ("date", "trade_date", "time", "day", "timestamp")
 PRICE_NAMES: tuple[str, ...] = ("close", "price", "settle", "settlement", "last")
@@ -35,26 +34,46 @@ def _find(columns: list[str], wanted: str | None, names: tuple[str, ...]) -> str
     return next((lowered[n] for n in names if n in lowered), None)
 
 
+def _read_parquet(path: Path) -> tuple[list[str], list[int], dict[str, list[str]]]:
+    """Column names, record numbers (from 1) and cells as text."""
+    try:
+        table = pd.read_parquet(path).reset_index()
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
+    table = table.drop(columns=["index"], errors="ignore")
+    cells: dict[str, list[str]] = {}
+    for name in table.columns:
+        column = table[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            column = column.dt.tz_localize(None)
+        if pd.api.types.is_datetime64_any_dtype(column):
+            column = column.dt.strftime("%Y-%m-%d %H:%M:%S")
+        cells[str(name)] = ["" if pd.isna(v) else str(v) for v in column]
+    return list(cells), list(range(1, len(table) + 1)), cells
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[int], dict[str, list[str]]]:
+    """Column names, line numbers and cells of a CSV file."""
+    rows = read_rows(path)
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    header = [h.strip() for h in rows[0][1]]
+    body = rows[1:]
+    cells = {
+        name: [(cells + [""] * len(header))[j] for _, cells in body]
+        for j, name in enumerate(header)
+    }
+    return header, [line for line, _ in body], cells
+
+
 def parse_plain(
     path: str | Path, *, date_column: str | None = None, price_column: str | None = None
 ) -> Parsed:
     """Read a date/price table (``.csv`` or ``.parquet``) into an unvalidated tidy frame."""
     source = str(path)
-    path = Path(path)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        if not path.is_file():
-            raise DataError(f"{source}: no such file")
-        try:
-            table = pd.read_parquet(path).reset_index()
-        except Exception as exc:  # pyarrow raises several types for a corrupt file
-            raise DataError(f"{source}: not a readable Parquet file ({exc})") from exc
-        table = table.drop(columns=["index"], errors="ignore").astype(str)
-        table = table.replace({"nan": "", "NaT": "", "None": "", "<NA>": ""})
-        first_row = 1  # Parquet rows are numbered from 1
-    else:
-        table = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
-        first_row = 2  # line 1 is the header
-    columns = list(table.columns)
+    path = existing_file(path)
+    is_parquet = path.suffix.lower() in (".parquet", ".pq")
+    columns, rows, cells = _read_parquet(path) if is_parquet else _read_csv(path)
     date = _find(columns, date_column, DATE_NAMES)
     price = _find(columns, price_column, PRICE_NAMES)
     if date is None or price is None:
@@ -62,11 +81,9 @@ def parse_plain(
             f"{source}: need a date column ({date_column or ' / '.join(DATE_NAMES)}) and a "
             f"price column ({price_column or ' / '.join(PRICE_NAMES)}); found {columns}"
         )
-    raw = pd.DataFrame({"row": range(first_row, len(table) + first_row)})
-    raw["date"] = table[date].to_numpy()
-    raw["close"] = table[price].to_numpy()
+    raw = pd.DataFrame({"row": rows, "date": cells[date], "close": cells[price]}, dtype=object)
     for role, names in OPTIONAL.items():
         found = _find(columns, None, names)
         if found is not None and found not in (date, price):
-            raw[role] = table[found].to_numpy()
-    return tidy_from_raw(raw, source=source)
+            raw[role] = cells[found]
+    return tidy_from_raw(raw, source=source, empty_days="error")

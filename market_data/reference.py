@@ -120,7 +120,7 @@ def _simulate(spec: ReferenceSpec, rules: MarketRules) -> pd.DataFrame:
     uniform = rng.random(n)
     volume_noise = rng.standard_normal(n)
 
-    band = rules.daily_band if rules.daily_band is not None else np.inf
+    band = rules.daily_band
     tick = rules.tick
     anchor = _anchor(dates)
     unchanged = np.where(dates.year == 2022, spec.unchanged_share_2022, spec.unchanged_share)
@@ -172,10 +172,10 @@ def _simulate(spec: ReferenceSpec, rules: MarketRules) -> pd.DataFrame:
 
 def reference_market(market: MarketRules = CEA, spec: ReferenceSpec | None = None) -> pd.DataFrame:
     """The reference market as a tidy frame (a fresh copy on every call)."""
-    if market.code != CEA.code:
+    if market.code != CEA.code or market.daily_band is None:
         raise ConfigurationError(
-            f"the reference market is CEA-like; it has no {market.code.upper()} history "
-            "(use market 'cea', or load a file)"
+            f"the reference market is CEA-like (banded); it has no {market.code.upper()} "
+            "history without a band (use market 'cea', or load a file)"
         )
     spec = spec or ReferenceSpec()
     return finish(

@@ -7,14 +7,13 @@ listing, block and auction volumes (t) and amounts (CNY), and their totals. ``pr
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import read_text
+from market_data.text import read_rows
 
 COLUMNS: dict[str, str] = {
     "trade_date": "date",
@@ -32,18 +31,20 @@ REQUIRED: tuple[str, ...] = ("trade_date", "close")
 def parse_seee(path: str | Path) -> Parsed:
     """Read a bulletin table into an unvalidated tidy frame."""
     source = str(path)
-    table = pd.read_csv(
-        io.StringIO(read_text(path)), dtype=str, keep_default_na=False, skip_blank_lines=False
-    )
-    missing = [c for c in REQUIRED if c not in table.columns]
+    rows = read_rows(path)
+    header = [h.strip() for h in rows[0][1]]
+    missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise DataError(
             f"{source}: missing column(s) {', '.join(missing)}; "
             f"an exchange bulletin table has {', '.join(COLUMNS)}"
         )
-    raw = table[[c for c in COLUMNS if c in table.columns]].rename(columns=COLUMNS)
-    raw.insert(0, "row", range(2, len(table) + 2))
-    return tidy_from_raw(raw, source=source, newest_first_allowed=False)
+    body = rows[1:]
+    raw = pd.DataFrame({"row": [line for line, _ in body]}, dtype=object)
+    for j, name in enumerate(header):
+        if name in COLUMNS:
+            raw[COLUMNS[name]] = [(cells + [""] * len(header))[j] for _, cells in body]
+    return tidy_from_raw(raw, source=source, newest_first_allowed=False, empty_days="error")
 
 
 def looks_like_seee(head: str) -> bool:

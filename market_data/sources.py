@@ -13,13 +13,15 @@ from typing import Literal
 
 import pandas as pd
 
+from engine.errors import ConfigurationError
 from engine.markets import MarketRules, market_rules
 from market_data.errors import DataError, ValidationReport
 from market_data.frame import Parsed, finish
 from market_data.icap import looks_like_icap, parse_icap
 from market_data.plain import parse_plain
+from market_data.reference import reference_market
 from market_data.seee import looks_like_seee, parse_seee
-from market_data.text import read_text
+from market_data.text import existing_file, read_text
 from market_data.validate import accept, report
 from market_data.wind import HEADER_ROWS, parse_wind
 
@@ -41,7 +43,7 @@ class SourceOptions:
 
 def detect_format(path: str | Path) -> str:
     """The format of a file, from its suffix and first lines."""
-    path = Path(path)
+    path = existing_file(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         return "plain"
     head = "\n".join(read_text(path).splitlines()[:3])
@@ -57,17 +59,18 @@ def detect_format(path: str | Path) -> str:
 
 def _parse(
     path: str | Path, rules: MarketRules, fmt: str, options: SourceOptions
-) -> tuple[Parsed, str, str]:
+) -> tuple[Parsed, str, float | None]:
+    """The parsed source, its format and the daily band its closes must respect."""
     if fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such file")
+    existing_file(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
-    currency = rules.currency
+    _check_options(fmt, options)
+    band = rules.daily_band
     if fmt == "wind":
-        parsed, currency = parse_wind(
-            path, rules, segment=options.segment, instrument=options.instrument
-        )
+        parsed, _ = parse_wind(path, rules, segment=options.segment, instrument=options.instrument)
+        if options.segment == "block":
+            band = rules.block_band
     elif fmt == "seee":
         parsed = parse_seee(path)
     elif fmt == "icap":
@@ -76,7 +79,21 @@ def _parse(
         parsed = parse_plain(
             path, date_column=options.date_column, price_column=options.price_column
         )
-    return parsed, fmt, currency
+    return parsed, fmt, band
+
+
+def _check_options(fmt: str, options: SourceOptions) -> None:
+    """Options that the format does not use are a mistake, not something to ignore."""
+    unused = {
+        "segment": options.segment != "total" and fmt != "wind",
+        "instrument": options.instrument is not None and fmt != "wind",
+        "system": options.system is not None and fmt != "icap",
+        "date_column": options.date_column is not None and fmt != "plain",
+        "price_column": options.price_column is not None and fmt != "plain",
+    }
+    for name, wrong in unused.items():
+        if wrong:
+            raise ConfigurationError(f"{name} does not apply to a {fmt!r} source")
 
 
 def load(
@@ -92,18 +109,19 @@ def load(
     ``DataWarning`` when the source has only warnings (listed in ``frame.attrs["warnings"]``).
     """
     rules = market_rules(market) if isinstance(market, str) else market
+    options = options or SourceOptions()
     if str(source) == REFERENCE:
-        from market_data.reference import reference_market
-
+        if format != "auto" or options != SourceOptions():
+            raise ConfigurationError("the reference market takes no format or source options")
         return reference_market(market=rules)
-    parsed, fmt, currency = _parse(source, rules, format, options or SourceOptions())
-    result = accept(parsed, rules, str(source))
+    parsed, fmt, band = _parse(source, rules, format, options)
+    result = accept(parsed, rules, str(source), band)
     return finish(
         parsed.frame,
         market=rules.code,
         source=str(source),
         format=fmt,
-        currency=currency,
+        currency=rules.currency,
         warnings=tuple(str(p) for p in result.warnings),
     )
 
@@ -118,5 +136,5 @@ def check(
     """Every problem in a file, without raising for data errors (a missing or unreadable file
     still raises ``DataError``)."""
     rules = market_rules(market) if isinstance(market, str) else market
-    parsed, _, _ = _parse(source, rules, format, options or SourceOptions())
-    return report(parsed, rules, str(source))
+    parsed, _, band = _parse(source, rules, format, options or SourceOptions())
+    return report(parsed, rules, str(source), band)

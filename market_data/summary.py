@@ -9,9 +9,8 @@ import pandas as pd
 
 from engine.markets import MarketRules
 from market_data.calendar import calendar_for
+from market_data.errors import DataError
 from market_data.merge import basis_changes
-
-TRADING_DAYS_PER_YEAR = 242  # Shanghai sessions a year, 2021-2026 average
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,10 @@ class Summary:
 
 def summarise(frame: pd.DataFrame, rules: MarketRules, *, gaps_shown: int = 3) -> Summary:
     """Summary of a tidy frame. Returns are taken between consecutive trading days of the
-    market's calendar only; volatility is their s.d., annualised with ``TRADING_DAYS_PER_YEAR``
-    sessions."""
+    market's calendar only; volatility is their s.d., annualised with the calendar's sessions
+    a year (2015-2024 average: 243 for Shanghai)."""
     if frame.empty:
-        raise ValueError("cannot summarise an empty price history")
+        raise DataError("cannot summarise an empty price history")
     close = frame["close"]
     calendar = calendar_for(rules.calendar)
     index = pd.DatetimeIndex(frame.index)
@@ -87,7 +86,7 @@ def summarise(frame: pd.DataFrame, rules: MarketRules, *, gaps_shown: int = 3) -
         max_close=float(close.max()),
         mean_return_pct=100 * float(returns.mean()) if len(returns) else float("nan"),
         daily_vol_pct=100 * daily_vol,
-        annual_vol_pct=100 * daily_vol * float(np.sqrt(TRADING_DAYS_PER_YEAR)),
+        annual_vol_pct=100 * daily_vol * float(np.sqrt(calendar.sessions_per_year())),
         largest_rise_pct=100 * float(moves.max()) if len(moves) else float("nan"),
         largest_fall_pct=100 * float(moves.min()) if len(moves) else float("nan"),
         unchanged_share_pct=100 * float((moves == 0).mean()) if len(moves) else float("nan"),

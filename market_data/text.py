@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from market_data.errors import DataError
@@ -9,15 +11,36 @@ from market_data.errors import DataError
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 
 
-def read_text(path: str | Path) -> str:
-    """The file's text, decoded as UTF-8 or, failing that, GB18030 (Chinese terminal exports)."""
+def existing_file(path: str | Path) -> Path:
+    """``path`` if it names a readable file; a ``DataError`` that says what is wrong if not."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a price file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    data = path.read_bytes()
+    return path
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text, decoded as UTF-8 or, failing that, GB18030 (Chinese terminal exports)."""
+    data = existing_file(path).read_bytes()
+    if not data.strip():
+        raise DataError(f"{path}: the file is empty")
     for encoding in ENCODINGS:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
     raise DataError(f"{path}: the file is neither UTF-8 nor GB18030 text")
+
+
+def read_rows(path: str | Path) -> list[tuple[int, list[str]]]:
+    """Non-empty CSV records with the line each starts on, as an editor numbers lines."""
+    reader = csv.reader(io.StringIO(read_text(path)))
+    rows = []
+    line = 1
+    for cells in reader:
+        if any(cell.strip() for cell in cells):
+            rows.append((line, cells))
+        line = reader.line_num + 1
+    return rows

@@ -25,14 +25,14 @@ MULTIPLIERS: dict[str, float] = {
 TONNES: tuple[str, ...] = ("吨", "t", "ton", "tons", "tonne", "tonnes", "tco2", "tco2e")
 
 
-def _split_multiplier(text: str) -> tuple[float, str]:
+def _splits(text: str) -> list[tuple[float, str]]:
+    """Every way to read ``text`` as a multiplier prefix and a rest, the plain reading first."""
     text = text.strip()
+    found = [(1.0, text)]
     for prefix in sorted(MULTIPLIERS, key=len, reverse=True):
-        if prefix and text.lower().startswith(prefix):
-            rest = text[len(prefix) :].strip()
-            if rest:
-                return MULTIPLIERS[prefix], rest
-    return 1.0, text
+        if prefix and text.lower().startswith(prefix) and text[len(prefix) :].strip():
+            found.append((MULTIPLIERS[prefix], text[len(prefix) :].strip()))
+    return found
 
 
 def currency_of(text: str) -> str | None:
@@ -49,16 +49,18 @@ def price_unit(unit: str) -> str | None:
 
 def volume_scale(unit: str, lot_t: float) -> float | None:
     """Tonnes per unit of a volume (``万吨`` is 10,000; ``手``/lots is the market's lot)."""
-    multiplier, rest = _split_multiplier(unit)
-    if rest.lower() in TONNES:
-        return multiplier
-    if rest.lower() in ("手", "lot", "lots", "contracts"):
-        return multiplier * lot_t
+    for multiplier, rest in _splits(unit):
+        if rest.lower() in TONNES:
+            return multiplier
+        if rest.lower() in ("手", "lot", "lots", "contracts"):
+            return multiplier * lot_t
     return None
 
 
 def money_scale(unit: str) -> tuple[float, str] | None:
     """(factor, currency) of a money unit such as ``万元`` or ``EUR``."""
-    multiplier, rest = _split_multiplier(unit)
-    currency = currency_of(rest)
-    return None if currency is None else (multiplier, currency)
+    for multiplier, rest in _splits(unit):
+        currency = currency_of(rest)
+        if currency is not None:
+            return multiplier, currency
+    return None

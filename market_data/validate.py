@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from engine.markets import MarketRules
-from market_data.calendar import calendar_for
+from market_data.calendar import FIRST_YEAR, LAST_YEAR, calendar_for
 from market_data.errors import DataWarning, Problem, ValidationReport
 from market_data.frame import PRICE_COLUMNS, Parsed
+
+# A band to check: a fraction, none, or the market's own.
+Band = float | Literal["market"] | None
 
 
 def validate_frame(
@@ -19,17 +23,24 @@ def validate_frame(
     *,
     source: str,
     rows: np.ndarray | None = None,
+    band: Band = "market",
 ) -> list[Problem]:
     """Problems with the values of a tidy, date-ordered frame.
 
-    Checks: prices positive; high not below low; close within high-low (a warning where the
-    market publishes a VWAP close, an error elsewhere); volume and turnover not negative; and on a
-    banded market, no close further from the previous close than the band allows over the
-    sessions between them ((1 + band)^k - 1 up, 1 - (1 - band)^k down, for k sessions), with half
-    a tick of rounding allowed.
+    Checks: dates within the trading calendar's years; prices positive; high not below low;
+    close within high-low (a warning where the market publishes a VWAP close, an error
+    elsewhere); volume and turnover not negative; and on a banded market, no close further from
+    the previous close than the band allows over the sessions between them: for k sessions,
+    ``(1 + band)^k - 1`` up and ``1 - (1 - band)^k`` down, plus half a tick of the exchange's
+    rounding of each day's limit price.
+
+    Args:
+        rows: the source row of each frame row (numbered from 1 when not given).
+        band: the daily band to check (``None`` for none); by default the market's.
     """
     if rows is None:
         rows = np.arange(1, len(frame) + 1)
+    band = rules.daily_band if band == "market" else band
     problems: list[Problem] = []
 
     def add(severity, check: str, mask: np.ndarray, column: str, message) -> None:
@@ -37,6 +48,18 @@ def validate_frame(
             value = frame[column].iat[i]
             text = message(i) if callable(message) else message
             problems.append(Problem(severity, check, source, int(rows[i]), column, value, text))
+
+    index = pd.DatetimeIndex(frame.index)
+    calendar = calendar_for(rules.calendar)
+    outside = ~((index.year >= FIRST_YEAR) & (index.year <= LAST_YEAR))
+    for i in np.flatnonzero(outside):
+        day = index[i].date().isoformat()
+        problems.append(
+            Problem(
+                "error", "date", source, int(rows[i]), "date", day,
+                f"outside the trading calendar's years {FIRST_YEAR}-{LAST_YEAR}",
+            )
+        )  # fmt: skip
 
     for column in PRICE_COLUMNS:
         add("error", "price", frame[column].to_numpy() <= 0, column, "price must be positive")
@@ -47,29 +70,35 @@ def validate_frame(
     add("error", "high_low", high < low, "high", lambda i: f"high is below the low {low[i]}")
 
     slack = rules.tick / 2
-    outside = (close > high + slack) | (close < low - slack)
+    sane = (close > 0) & (low > 0) & (high >= low)  # otherwise reported above
+    off = sane & ((close > high + slack) | (close < low - slack))
     if rules.close_is_vwap:
         message = "close outside the day's high-low range (this source publishes a VWAP close)"
-        add("warning", "close_range", outside, "close", lambda i: f"{message}: {low[i]}-{high[i]}")
+        add("warning", "close_range", off, "close", lambda i: f"{message}: {low[i]}-{high[i]}")
     else:
-        add("error", "close_range", outside, "close", lambda i: f"close outside {low[i]}-{high[i]}")
+        add("error", "close_range", off, "close", lambda i: f"close outside {low[i]}-{high[i]}")
 
-    if rules.daily_band is not None and len(frame) > 1:
-        problems.extend(_band_problems(frame, rules, source, rows))
+    if band is not None and len(frame) > 1 and not outside.any():
+        gaps = calendar.session_gaps(index)
+        problems.extend(_band_problems(frame, band, rules.tick, gaps, source, rows))
     return problems
 
 
 def _band_problems(
-    frame: pd.DataFrame, rules: MarketRules, source: str, rows: np.ndarray
+    frame: pd.DataFrame,
+    band: float,
+    tick: float,
+    sessions: np.ndarray,
+    source: str,
+    rows: np.ndarray,
 ) -> list[Problem]:
-    band = rules.daily_band
-    assert band is not None
     close = frame["close"].to_numpy()
-    sessions = calendar_for(rules.calendar).session_gaps(pd.DatetimeIndex(frame.index))
     prev = close[:-1]
     k = sessions[1:]
-    upper = prev * (1 + band) ** k + rules.tick / 2
-    lower = prev * (1 - band) ** k - rules.tick / 2
+    # Each day's limit is rounded to the tick: up to half a tick per session, compounded.
+    up, down = (1 + band) ** k, (1 - band) ** k
+    upper = prev * up + tick / 2 * (up - 1) / band
+    lower = prev * down - tick / 2 * (1 - down) / band
     problems = []
     priced = (prev > 0) & (close[1:] > 0)  # non-positive prices are reported on their own
     for j in np.flatnonzero(priced & ((close[1:] > upper) | (close[1:] < lower))):
@@ -84,18 +113,22 @@ def _band_problems(
     return problems
 
 
-def report(parsed: Parsed, rules: MarketRules, source: str) -> ValidationReport:
+def report(
+    parsed: Parsed, rules: MarketRules, source: str, band: Band = "market"
+) -> ValidationReport:
     """Parsing problems and value problems of one source, in row order."""
     problems = parsed.problems + validate_frame(
-        parsed.frame, rules, source=source, rows=parsed.rows
+        parsed.frame, rules, source=source, rows=parsed.rows, band=band
     )
     problems.sort(key=lambda p: (p.row or 0, p.severity))
     return ValidationReport(source=source, rows=len(parsed.frame), problems=tuple(problems))
 
 
-def accept(parsed: Parsed, rules: MarketRules, source: str) -> ValidationReport:
-    """Raise ``DataError`` with every error; emit each warning as a ``DataWarning``."""
-    result = report(parsed, rules, source)
+def accept(
+    parsed: Parsed, rules: MarketRules, source: str, band: Band = "market"
+) -> ValidationReport:
+    """Raise ``DataError`` with every error; emit the warnings as one ``DataWarning``."""
+    result = report(parsed, rules, source, band)
     result.raise_for_errors()
     if result.warnings:
         count = len(result.warnings)

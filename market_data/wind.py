@@ -24,7 +24,7 @@ import pandas as pd
 
 from engine.markets import MarketRules
 from market_data.errors import DataError
-from market_data.frame import Parsed, parse_dates, tidy_from_raw
+from market_data.frame import Parsed, parse_dates, parse_numbers, tidy_from_raw
 from market_data.text import read_text
 from market_data.units import money_scale, price_unit, volume_scale
 
@@ -143,6 +143,8 @@ def parse_wind(
 
     scale, currency = _scales(picked, rules, source)
     width = len(names)
+    if segment != "total" and picked["volume"] is not None:
+        body = [(line, _without_idle_segment(cells, picked, width)) for line, cells in body]
     raw = pd.DataFrame(
         {
             "row": [line for line, _ in body],
@@ -156,6 +158,21 @@ def parse_wind(
         dtype="object",
     )
     return tidy_from_raw(raw, source=source, scale=scale), currency
+
+
+def _without_idle_segment(
+    cells: list[str], picked: dict[str, WindColumn | None], width: int
+) -> list[str]:
+    """A segment with no volume on a day did not trade: Wind repeats the total's prices there,
+    so the segment's cells are blanked and the day is read as a day without trading."""
+    cells = cells + [""] * width
+    volume = picked["volume"]
+    assert volume is not None
+    if parse_numbers(pd.Series([cells[volume.position]])).iat[0] == 0:
+        for column in picked.values():
+            if column is not None:
+                cells[column.position] = ""
+    return cells
 
 
 def _scales(

@@ -44,14 +44,21 @@ def test_data_show_real_file_lists_warnings(run, shared_data):
     assert result.exit_code == 0
     assert "369 of 1,232 trading days missing" in result.output
     assert "93 missing between 2024-12-31 and 2025-05-27" in result.output
-    assert "... and 1 more warnings" in result.output
+    assert "... and 1 more warning\n" in result.output
+    # one warning a line, unwrapped, for grep
+    assert "row 366, column 'close', value 81.43: close outside the day's high-low range" in (
+        result.output
+    )
 
 
 def test_data_validate_good_and_bad(run, write):
     good = write("good.csv", "date,close\n2025-03-03,80\n2025-03-04,81\n")
     result = run("data", "validate", str(good))
     assert result.exit_code == 0
-    assert result.output.strip() == f"{good}: 2 rows read, 0 errors, 0 warnings"
+    assert result.output.strip() == (
+        f"{good}: 2 rows with prices, 0 errors, 0 warnings "
+        "(checked as CEA; --market for another market)"
+    )
 
     bad = write("bad.csv", "date,close\n2025-03-03,80\n2025-03-04,-81\n2025-03-04,82\n")
     result = run("data", "validate", str(bad))
@@ -59,7 +66,7 @@ def test_data_validate_good_and_bad(run, write):
     lines = result.output.splitlines()
     assert f"error: {bad}, row 3, column 'close', value -81.0: price must be positive" in lines
     assert any("row 4" in line and "duplicate date" in line for line in lines)
-    assert lines[-1] == f"{bad}: 3 rows read, 2 errors, 0 warnings"
+    assert lines[-1].startswith(f"{bad}: 3 rows with prices, 2 errors, 0 warnings")
 
 
 def test_data_validate_json(run, write):
@@ -91,7 +98,39 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path):
     assert result.exit_code == exit_codes.USAGE
 
 
-def test_debug_shows_the_traceback(tmp_path):
+def test_bad_inputs_exit_3_with_one_line(tmp_path):
+    runner = CliRunner()
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    header = tmp_path / "header.csv"
+    header.write_text("date,close\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,close\n2025-03-03,-1\n2025-03-04,x\n")
+    cases = [
+        (["data", "validate", str(empty)], f"error: {empty}: the file is empty\n"),
+        (["data", "show", "--source", str(header)], f"error: {header}: no rows with prices\n"),
+        (
+            ["data", "validate", str(tmp_path)],
+            f"error: {tmp_path}: is a folder, not a price file\n",
+        ),
+        (
+            ["data", "show", "--source", str(bad)],
+            f"error: 2 problems in market data; the first: {bad}, row 2, column 'close', "
+            f"value -1.0: price must be positive (carbon data validate {bad} lists them all)\n",
+        ),
+    ]
+    for args, expected in cases:
+        result = runner.invoke(cli, args)
+        assert (result.exit_code, result.output) == (exit_codes.DATA, expected), args
+
+
+def test_options_that_do_not_apply_exit_4(run):
+    result = CliRunner().invoke(cli, ["data", "show", "--format", "wind"])
+    assert result.exit_code == exit_codes.CONFIG
+    assert result.output == "error: the reference market takes no format or source options\n"
+
+
+def test_debug_lets_the_exception_through(tmp_path):
     result = CliRunner().invoke(
         cli, ["--debug", "data", "show", "--source", str(tmp_path / "x.csv")]
     )

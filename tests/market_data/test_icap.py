@@ -44,10 +44,10 @@ def test_eu_ets_groups_are_coalesced():
 def test_new_zealand_and_an_explicit_system():
     nzu = md.load(ICAP, market="nzu")
     assert list(nzu.close) == [68.50, 68.00, 67.50]
-    swiss = md.load(
-        ICAP, market="nzu", format="icap", options=md.SourceOptions(system="Switzerland")
+    china = md.load(
+        ICAP, market="cea", format="icap", options=md.SourceOptions(system="China National ETS")
     )
-    assert list(swiss.close) == [74.10, 73.80]
+    assert list(china.close) == [70.05, 71.20, 72.10, 72.45]
 
 
 def test_unknown_system_names_what_the_file_holds(write):

@@ -46,25 +46,39 @@ def test_wind_export_equals_its_utf8_reencoding(wind, shared_data):
 
 
 def test_wind_export_segments(shared_data):
+    """Listing and block series; a day without block trades is not a block-trading day (Wind
+    repeats the total's prices there, so those rows are dropped)."""
     path = shared_data / "cea_wind_export_raw.csv"
     listed = md.load(path, options=md.SourceOptions(segment="listed"))
     block = md.load(path, options=md.SourceOptions(segment="block"))
     total = md.load(path)
     assert listed.loc["2021-07-21", "volume"] == 112_000
     assert block.loc["2021-07-21", "volume"] == 100_000
-    # Wind has the total but no segments on 2022-08-05, and blank segment volumes on a few
-    # days; where both segments have a volume they add up to the total on all but a few days.
+    assert (len(listed), len(block)) == (917, 450)
+    assert not (block.volume == 0).any()
+    # Wind has the total but no segments on 2022-08-05; where both segments traded, they add up
+    # to the total on 418 of 450 days (the rest are the vendor's inconsistencies).
     assert total.index.difference(listed.index).equals(pd.DatetimeIndex(["2022-08-05"]))
-    both = listed.volume.notna() & block.volume.notna()
-    adds_up = np.isclose(listed.volume + block.volume, total.volume.loc[listed.index])
-    assert both.sum() == 884
-    assert (adds_up & both).sum() == 881
+    both = block.index
+    adds_up = np.isclose(listed.volume[both] + block.volume, total.volume[both])
+    assert adds_up.sum() == 418
 
 
-def test_wind_rows_are_named_by_file_line(shared_data):
-    """Line 6 is the newest day (after five header rows): a problem there names row 6."""
-    report = md.check(shared_data / "cea_wind_export_raw.csv", market="cea")
+def test_wind_rows_are_named_by_file_line(shared_data, tmp_path):
+    """The export validates clean; line 6 is its newest day (after five header rows), so a
+    negative close written there is reported on row 6."""
+    path = shared_data / "cea_wind_export_raw.csv"
+    report = md.check(path, market="cea")
     assert report.rows == 918 and report.problems == ()
+    lines = path.read_bytes().split(b"\r\n" if b"\r\n" in path.read_bytes() else b"\n")
+    assert lines[5].startswith(b"2025/5/7,71.3,")
+    lines[5] = lines[5].replace(b"2025/5/7,71.3,", b"2025/5/7,-71.3,", 1)
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\n".join(lines))
+    errors = md.check(broken, market="cea").errors
+    assert [(p.row, p.column, p.value, p.check) for p in errors][:1] == [
+        (6, "close", -71.3, "price")
+    ]
 
 
 def test_bulletins(bulletins):
@@ -122,6 +136,14 @@ def test_merge_surfaces_the_2021_12_24_disagreement_and_keeps_the_basis_change(b
     changes = merged.basis_changes
     assert list(changes.index) == [pd.Timestamp("2023-08-28")]
     assert (changes.iloc[0].before, changes.iloc[0].after) == ("listed", "composite")
+
+
+def test_merge_with_wind_preferred_keeps_the_basis_change(bulletins, wind):
+    merged = md.merge_sources(wind, bulletins)
+    assert merged.frame["price_basis"].notna().all()
+    assert list(merged.basis_changes.index) == [pd.Timestamp("2023-08-28")]
+    assert merged.frame.loc["2021-12-24", "close"] == 48.13  # Wind preferred, so Wind's figure
+    assert merged.frame.loc["2026-08-14", "close"] == 98.21  # filled from the bulletins
 
 
 def test_every_real_trading_day_is_a_shanghai_session(bulletins, wind):

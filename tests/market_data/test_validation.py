@@ -42,7 +42,8 @@ def test_unparseable_date(write):
     error = only_error(path)
     assert (error.row, error.column, error.value, error.check) == (3, "date", "2025-13-45", "date")
     assert str(error) == (
-        f"{path}, row 3, column 'date', value '2025-13-45': cannot read this as a date"
+        f"{path}, row 3, column 'date', value '2025-13-45': cannot read this as a date "
+        "(use YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
     )
 
 
