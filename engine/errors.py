@@ -7,3 +7,12 @@ class EngineError(Exception):
 
 class ConfigurationError(EngineError, ValueError):
     """A setting is impossible (a negative band, an unknown market, ...)."""
+
+
+class ModelError(EngineError, ValueError):
+    """A model cannot be fitted or used: too little data, a flat series, a fit that did not
+    converge, a non-stationary fit."""
+
+
+class ModelWarning(UserWarning):
+    """A model was fitted, but something about the data or the fit deserves a look."""

@@ -1,0 +1,459 @@
+"""Volatility models of daily log returns (GARCH(1,1), GJR-GARCH(1,1); normal or Student-t
+innovations) and their calibration with ``arch``: the parameters and the starting state of the
+path simulator. Returns are in per cent per day, variances in %^2, prices in currency per tonne;
+the model is written out on ``VolatilityParams``. arch bounds persistence (alpha + beta + gamma/2)
+by 1, so an integrated fit stops on that bound, give or take ~1e-9 of optimiser noise: persistence
+within ``STATIONARITY_MARGIN`` of 1 counts as non-stationary.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from arch import arch_model
+from arch.utility.exceptions import ConvergenceWarning, DataScaleWarning
+
+from engine.errors import ModelError, ModelWarning
+
+Model = Literal["garch", "gjr"]
+Dist = Literal["normal", "t"]
+MODELS: tuple[Model, ...] = ("garch", "gjr")
+DISTS: tuple[Dist, ...] = ("normal", "t")
+
+PARAMS_VERSION = 1
+STATIONARITY_MARGIN = 1e-6  # persistence >= 1 - margin counts as integrated (non-stationary)
+ADVISED_OBSERVATIONS = 500  # arch's advice for a GARCH fit
+MIN_OBSERVATIONS_FLOOR = 100  # below this no override helps
+MIN_DISTINCT_MOVES = 20  # fewer distinct non-zero returns is a flat series
+THIN_WARNING_SHARE = 0.35  # unchanged share above this warns (thin trading)
+THIN_ERROR_SHARE = 0.5  # ... and at or above this is an error
+RETURN_SD_RANGE = (0.05, 25.0)  # plausible s.d. of daily returns, per cent
+
+_SLACK = 1e-8  # tolerance on arch's bounds and linear constraints (optimiser noise)
+_ARCH_NAMES = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta"}  # others agree
+_COVERED = (ConvergenceWarning, DataScaleWarning)  # arch warnings our checks already cover
+
+
+def _bad(name: str, value: object, rule: str) -> ModelError:
+    return ModelError(f"VolatilityParams.{name} is {value!r}: {rule}; fix it or fit again")
+
+
+def _as_float(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise _bad(name, value, "must be a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _bad(name, value, "must be finite")
+    return number
+
+
+@dataclass(frozen=True)
+class VolatilityParams:
+    """Daily log returns in per cent: r_t = mu + e_t, e_t = sigma_t z_t,
+    sigma_t^2 = omega + (alpha + gamma 1[e_{t-1} < 0]) e_{t-1}^2 + beta sigma_{t-1}^2,
+    z_t standard normal or standardised Student-t(nu) (unit variance, as arch's ``t``).
+
+    Attributes:
+        model, dist: ``"garch"`` or ``"gjr"``; ``"normal"`` or ``"t"``.
+        mu: mean daily return, % per day.
+        omega: variance intercept, %^2.
+        alpha, gamma, beta: ARCH, asymmetry (0.0 for GARCH) and GARCH coefficients, as arch
+            bounds them: alpha and beta in [0, 1], gamma in [-1, 2] with alpha + gamma >= 0.
+        nu: Student-t degrees of freedom (> 2), ``None`` for the normal.
+        last_variance: sigma_T^2 of the last fitted day, %^2.
+        last_residual: e_T = r_T - mu of the last fitted day, %.
+        last_price: the last close, currency per tonne; last_date its ISO date.
+        unchanged_prob: share of daily returns exactly 0 in the fitted sample (thin trading).
+
+    Checked once, at construction: a bad value raises ``ModelError`` naming the field. A
+    non-stationary set (persistence >= 1) can be built; only ``unconditional_variance`` refuses it.
+    """
+
+    model: Model
+    dist: Dist
+    mu: float
+    omega: float
+    alpha: float
+    gamma: float
+    beta: float
+    nu: float | None
+    last_variance: float
+    last_residual: float
+    last_price: float
+    last_date: str
+    unchanged_prob: float
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise _bad("model", self.model, f"must be one of {', '.join(MODELS)}")
+        if self.dist not in DISTS:
+            raise _bad("dist", self.dist, f"must be one of {', '.join(DISTS)}")
+        for name in _FLOAT_FIELDS:
+            object.__setattr__(self, name, _as_float(name, getattr(self, name)))
+        rules = {
+            "omega": (self.omega > 0, "must be positive (%^2)"),
+            "alpha": (-_SLACK <= self.alpha <= 1 + _SLACK, "must lie in [0, 1]"),
+            "beta": (-_SLACK <= self.beta <= 1 + _SLACK, "must lie in [0, 1]"),
+            "last_variance": (self.last_variance > 0, "must be positive (%^2)"),
+            "last_price": (self.last_price > 0, "must be positive (currency per tonne)"),
+            "unchanged_prob": (0 <= self.unchanged_prob < 1, "must lie in [0, 1)"),
+        }
+        if self.model == "garch":
+            rules["gamma"] = (self.gamma == 0, "must be 0.0 for model 'garch'")
+        else:
+            rules["gamma"] = (-1 - _SLACK <= self.gamma <= 2 + _SLACK, "must lie in [-1, 2]")
+        for name, (ok, rule) in rules.items():
+            if not ok:
+                raise _bad(name, getattr(self, name), rule)
+        if self.alpha + self.gamma < -_SLACK:
+            raise _bad("gamma", self.gamma, f"alpha + gamma must be >= 0 (alpha is {self.alpha})")
+        if self.dist == "normal" and self.nu is not None:
+            raise _bad("nu", self.nu, "must be None for dist 'normal'")
+        if self.dist == "t":
+            nu = _as_float("nu", self.nu)
+            if nu <= 2:
+                raise _bad("nu", self.nu, "must exceed 2 for dist 't' (finite variance)")
+            object.__setattr__(self, "nu", nu)
+        try:
+            canonical = date.fromisoformat(self.last_date).isoformat() == self.last_date
+        except (TypeError, ValueError):
+            canonical = False
+        if not canonical:
+            raise _bad("last_date", self.last_date, "must be an ISO date, YYYY-MM-DD")
+
+    @property
+    def name(self) -> str:
+        """The candidate's label, e.g. ``"gjr-t"``."""
+        return f"{self.model}-{self.dist}"
+
+    @property
+    def persistence(self) -> float:
+        """alpha + beta + gamma/2: how much of today's variance shock is left tomorrow."""
+        return self.alpha + self.beta + 0.5 * self.gamma
+
+    @property
+    def is_stationary(self) -> bool:
+        """Persistence below 1 by more than ``STATIONARITY_MARGIN``."""
+        return self.persistence < 1 - STATIONARITY_MARGIN
+
+    @property
+    def unconditional_variance(self) -> float:
+        """omega / (1 - persistence), %^2 per day; ``ModelError`` for a non-stationary set."""
+        if not self.is_stationary:
+            raise ModelError(
+                f"{self.name}: persistence {self.persistence:.6f} >= 1 (within "
+                f"{STATIONARITY_MARGIN:g}): the unconditional variance is infinite; start a "
+                "simulation from next_variance, or fit a stationary model"
+            )
+        return self.omega / (1 - self.persistence)
+
+    @property
+    def next_variance(self) -> float:
+        """sigma_{T+1}^2, %^2: the variance of the first simulated day (arch's 1-step forecast)."""
+        shock = self.last_residual
+        news = self.alpha + (self.gamma if shock < 0 else 0.0)
+        return self.omega + news * shock * shock + self.beta * self.last_variance
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, with ``"version": 1``, for JSON or a configuration file."""
+        return {"version": PARAMS_VERSION, **{name: getattr(self, name) for name in _FIELDS}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VolatilityParams:
+        """The inverse of ``to_dict``; ``ModelError`` names a missing, unknown or bad field."""
+        if not isinstance(data, dict):
+            raise ModelError(f"volatility parameters must be a mapping, got {type(data).__name__}")
+        if data.get("version") != PARAMS_VERSION:
+            raise _bad("version", data.get("version"), f"must be {PARAMS_VERSION}")
+        missing = [name for name in _FIELDS if name not in data]
+        unknown = sorted(set(data) - {"version", *_FIELDS})
+        if missing or unknown:
+            raise ModelError(
+                f"VolatilityParams: missing fields {missing}, unknown fields {unknown}; "
+                f"expected version, {', '.join(_FIELDS)}"
+            )
+        return cls(**{name: data[name] for name in _FIELDS})
+
+    def to_json(self) -> str:
+        """``to_dict`` as JSON text (floats written exactly)."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> VolatilityParams:
+        """The inverse of ``to_json``."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"volatility parameters are not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+_FIELDS = tuple(item.name for item in fields(VolatilityParams))
+_FLOAT_FIELDS = tuple(name for name in _FIELDS if name not in ("model", "dist", "nu", "last_date"))
+
+
+@dataclass(frozen=True)
+class FitDiagnostics:
+    """How the chosen fit went, and which candidates were tried.
+
+    ``std_errors`` are arch's (robust) standard errors under our names, for the parameters the
+    model estimates (no gamma for GARCH, no nu for the normal); NaN where arch's covariance has
+    none (a fit on a bound). ``candidates`` holds ``(name, bic)`` for every candidate tried,
+    lowest BIC first; ``rejected`` holds ``(name, why)`` for those set aside (did not converge,
+    non-stationary), so the chosen fit is the first candidate not rejected.
+    """
+
+    n_obs: int
+    loglikelihood: float
+    aic: float
+    bic: float
+    persistence: float
+    converged: bool
+    std_errors: dict[str, float]
+    unchanged_share: float
+    candidates: tuple[tuple[str, float], ...]
+    rejected: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class VolatilityFit:
+    """A fitted model: the parameters to simulate with, the diagnostics, and arch's result."""
+
+    params: VolatilityParams
+    diagnostics: FitDiagnostics
+    result: object = field(compare=False, repr=False)  # arch's ARCHModelResult
+
+
+def daily_log_returns(prices: pd.Series, session_gaps: np.ndarray | None = None) -> pd.Series:
+    """Daily log returns in per cent, 100 x log(P_t / P_{t-1}), between consecutive rows.
+
+    ``prices`` are closes in currency per tonne on a sorted, unique ``DatetimeIndex``.
+    ``session_gaps`` (same length, from a trading calendar: element i counts the sessions from
+    row i-1 to row i) drops every return that spans missing sessions (gap > 1), such as the
+    bulletins' January-April holes. The result is indexed by the later date of each pair.
+    """
+    if not isinstance(prices, pd.Series):
+        raise ModelError(f"prices must be a pandas Series of closes, got {type(prices).__name__}")
+    index = prices.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise ModelError(f"prices need a DatetimeIndex, got {type(index).__name__}")
+    if index.hasnans:
+        raise ModelError("prices have a missing date (NaT) in their index; drop that row")
+    if not index.is_unique:
+        first = index[index.duplicated()][0]
+        raise ModelError(f"date {first.date()} appears more than once in prices; keep one close")
+    if not index.is_monotonic_increasing:
+        at = int(np.flatnonzero(np.diff(index.asi8) < 0)[0]) + 1
+        raise ModelError(
+            f"prices are not in date order: {index[at].date()} follows {index[at - 1].date()}; "
+            "sort them (prices.sort_index())"
+        )
+    try:
+        values = np.ascontiguousarray(prices.to_numpy(dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"prices must be numbers (currency per tonne): {exc}") from None
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        raise ModelError(
+            f"price on {index[at].date()} is {values[at]}: closes must be positive and finite "
+            "(currency per tonne); fix or drop that row"
+        )
+    keep = np.ones(max(len(values) - 1, 0), dtype=bool)
+    if session_gaps is not None:
+        gaps = np.asarray(session_gaps)
+        if gaps.shape != values.shape or not np.issubdtype(gaps.dtype, np.number):
+            raise ModelError(
+                f"session_gaps must be numbers, one per price ({len(values)}), got shape "
+                f"{gaps.shape}; use calendar.session_gaps(prices.index)"
+            )
+        keep = gaps[1:] <= 1
+    returns = 100.0 * np.log(values[1:] / values[:-1])
+    return pd.Series(returns[keep], index=index[1:][keep], name="return_pct")
+
+
+def _check_sample(returns: pd.Series, min_observations: int) -> list[str]:
+    """Raise for a sample no GARCH fit should see; return the warnings a fit deserves."""
+    n = len(returns)
+    if n < MIN_OBSERVATIONS_FLOOR:
+        raise ModelError(
+            f"{n} daily returns: a GARCH fit needs at least {MIN_OBSERVATIONS_FLOOR} whatever "
+            f"min_observations says (arch's advice is {ADVISED_OBSERVATIONS}); use a longer history"
+        )
+    if n < min_observations:
+        raise ModelError(
+            f"{n} daily returns; arch's advice is {ADVISED_OBSERVATIONS} or more (here "
+            f"min_observations={min_observations}): use a longer history, or pass "
+            f"min_observations={n} to fit anyway"
+        )
+    values = returns.to_numpy()
+    sd = float(np.std(values, ddof=1))
+    moves = np.unique(values[values != 0])
+    unchanged = float(np.mean(values == 0))
+    if sd == 0 or len(moves) < MIN_DISTINCT_MOVES:
+        raise ModelError(
+            f"the price series is flat: {len(moves)} distinct non-zero daily returns in {n} "
+            f"(s.d. {sd:.3g} %); a volatility model needs at least {MIN_DISTINCT_MOVES}; "
+            "check the price column"
+        )
+    if unchanged >= THIN_ERROR_SHARE:
+        raise ModelError(
+            f"{unchanged:.0%} of the {n} daily returns are exactly 0 (at least "
+            f"{THIN_ERROR_SHARE:.0%} is too thin for a GARCH fit): use a liquid period or "
+            "a series with trades"
+        )
+    low, high = RETURN_SD_RANGE
+    if not low <= sd <= high:
+        raise ModelError(
+            f"the s.d. of the daily returns is {sd:.3g} % (a daily price series gives {low} to "
+            f"{high} %): the prices look like another quantity or unit (a volume, a turnover, a "
+            "cumulative total, a price with an offset); pass closes in currency per tonne, one "
+            "row per trading day"
+        )
+    if unchanged > THIN_WARNING_SHARE:
+        return [
+            f"thin trading: {unchanged:.0%} of the {n} daily returns are exactly 0 (above "
+            f"{THIN_WARNING_SHARE:.0%}); the fit counts them as quiet days and unchanged_prob "
+            "records their share: check the period is liquid enough to model"
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One arch fit: its parameters and standard errors under our names, and its warnings."""
+
+    model: Model
+    dist: Dist
+    result: Any
+    params: dict[str, float]
+    std_errors: dict[str, float]
+    caught: tuple[warnings.WarningMessage, ...]
+    name: str = field(init=False)
+    bic: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.model}-{self.dist}")
+        object.__setattr__(self, "bic", float(self.result.bic))
+
+    @property
+    def persistence(self) -> float:
+        return self.params["alpha"] + self.params["beta"] + 0.5 * self.params.get("gamma", 0.0)
+
+    def problem(self, allow_nonstationary: bool) -> str | None:
+        flag = int(self.result.convergence_flag)
+        if flag != 0:
+            message = self.result.optimization_result.message
+            return f"did not converge (arch's convergence flag {flag}: {message})"
+        if self.persistence >= 1 - STATIONARITY_MARGIN and not allow_nonstationary:
+            return f"non-stationary (persistence {self.persistence:.6f})"
+        return None
+
+
+def _ours(values: pd.Series) -> dict[str, float]:
+    return {_ARCH_NAMES.get(key, key): float(value) for key, value in values.items()}
+
+
+def _fit_candidate(returns: pd.Series, model: Model, dist: Dist) -> _Candidate:
+    """One arch fit, with every warning arch emits caught (arch resets warning filters)."""
+    o = 1 if model == "gjr" else 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = arch_model(
+            returns, mean="Constant", vol="GARCH", p=1, o=o, q=1, dist=dist, rescale=False
+        )
+        result = spec.fit(disp="off")
+        std_err = result.std_err  # the covariance is computed lazily: its warnings belong here
+    return _Candidate(model, dist, result, _ours(result.params), _ours(std_err), tuple(caught))
+
+
+def fit_volatility(
+    prices: pd.Series,
+    *,
+    model: Literal["auto", "garch", "gjr"] = "auto",
+    dist: Literal["auto", "normal", "t"] = "auto",
+    session_gaps: np.ndarray | None = None,
+    min_observations: int = ADVISED_OBSERVATIONS,
+    allow_nonstationary: bool = False,
+) -> VolatilityFit:
+    """Fit a GARCH-family model to the daily log returns (per cent) of ``prices`` with arch.
+
+    Every candidate of the (model, dist) grid is fitted (``"auto"`` tries both) with a constant
+    mean; the lowest BIC among those that converged and are stationary wins. ``session_gaps``
+    drops returns across missing sessions (see ``daily_log_returns``). Raises ``ModelError`` for
+    fewer than ``min_observations`` returns (never fewer than 100), a flat, too thin or badly
+    scaled series, or when no candidate is left: each failed candidate is named with its reason.
+    ``allow_nonstationary=True`` keeps a fit on the persistence bound (integrated GARCH), which
+    can be simulated from ``next_variance`` but has no unconditional variance. Warns
+    (``ModelWarning``) for thin trading (more than 35 % unchanged days) and passes on, as
+    ``ModelWarning``, any warning arch gave while fitting the chosen model.
+    """
+    if model not in ("auto", *MODELS):
+        raise ModelError(f"model {model!r} is unknown; use 'auto', 'garch' or 'gjr'")
+    if dist not in ("auto", *DISTS):
+        raise ModelError(f"dist {dist!r} is unknown; use 'auto', 'normal' or 't'")
+    returns = daily_log_returns(prices, session_gaps)
+    notes = _check_sample(returns, min_observations)
+    grid = [
+        (m, d)
+        for m in (MODELS if model == "auto" else (model,))
+        for d in (DISTS if dist == "auto" else (dist,))
+    ]
+    tried = [_fit_candidate(returns, m, d) for m, d in grid]
+    tried.sort(key=lambda c: (math.isnan(c.bic), c.bic))  # lowest BIC first, NaN last
+    problems = {c.name: c.problem(allow_nonstationary) for c in tried}
+    kept = [c for c in tried if problems[c.name] is None]
+    if not kept:
+        reasons = ", ".join(f"{name} {why}" for name, why in problems.items())
+        advice = "a shorter window (the last 500 to 750 days)"
+        if model != "auto" or dist != "auto":
+            advice = "model='auto' and dist='auto', or " + advice
+        if any("non-stationary" in str(why) for why in problems.values()):
+            reasons += (
+                f". Persistence alpha + beta + gamma/2 within {STATIONARITY_MARGIN:g} of 1 "
+                "(arch's bound) means variance shocks never die out"
+            )
+            advice += ", or pass allow_nonstationary=True to simulate from next_variance anyway"
+        raise ModelError(
+            f"no usable volatility fit of the {len(returns)} daily returns to "
+            f"{prices.index[-1].date()}: {reasons}. Try {advice}"
+        )
+    chosen = kept[0]
+    result = chosen.result
+    unchanged = float(np.mean(returns.to_numpy() == 0))
+    fitted = VolatilityParams(
+        model=chosen.model,
+        dist=chosen.dist,
+        **({"gamma": 0.0, "nu": None} | chosen.params),
+        last_variance=float(result.conditional_volatility.iloc[-1]) ** 2,
+        last_residual=float(result.resid.iloc[-1]),
+        last_price=float(prices.iloc[-1]),
+        last_date=prices.index[-1].date().isoformat(),
+        unchanged_prob=unchanged,
+    )
+    diagnostics = FitDiagnostics(
+        n_obs=int(result.nobs),
+        loglikelihood=float(result.loglikelihood),
+        aic=float(result.aic),
+        bic=chosen.bic,
+        persistence=fitted.persistence,
+        converged=True,
+        std_errors=chosen.std_errors,
+        unchanged_share=unchanged,
+        candidates=tuple((c.name, c.bic) for c in tried),
+        rejected=tuple((name, why) for name, why in problems.items() if why is not None),
+    )
+    for note in notes:
+        warnings.warn(note, ModelWarning, stacklevel=2)
+    texts = [str(m.message) for m in chosen.caught if not issubclass(m.category, _COVERED)]
+    for text in dict.fromkeys(texts):  # each distinct text once
+        message = f"arch warned while fitting {chosen.name}: {text}"
+        warnings.warn(message, ModelWarning, stacklevel=2)
+    return VolatilityFit(fitted, diagnostics, result)
