@@ -57,11 +57,11 @@ def ccer_closes_nb(cea_closes, out, start, mean, reversion, vol, seed, first_pat
     """``out`` = CCER closes for the CEA closes (paths x days) with a simulated basis."""
     n_paths, n_days = cea_closes.shape
     for i in prange(n_paths):
-        state = np.empty(4, dtype=np.uint64)
-        seed_stream(state, seed ^ CCER_SALT, first_path + i)
+        state = np.empty((1, 4), dtype=np.uint64)
+        seed_stream(state, 0, seed ^ CCER_SALT, first_path + i)
         basis = start
         for t in range(n_days):
-            basis += reversion * (mean - basis) + vol * normal(state)
+            basis += reversion * (mean - basis) + vol * normal(state, 0)
             out[i, t] = cea_closes[i, t] * (1.0 + max(basis, -0.99))
 
 

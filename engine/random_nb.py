@@ -6,7 +6,10 @@ bit-identical for any number of threads. Normals come from the 256-layer ziggura
 NumPy uses, tables built here), and Student-t draws from a normal over the root of a gamma variate
 drawn by Marsaglia and Tsang's method.
 
-State is a length-4 ``uint64`` array owned by the caller; every function advances it in place.
+State lives in a ``(rows, 4)`` ``uint64`` array owned by the caller, one row per stream, and
+every function takes the array and a row and advances that row in place: a kernel can then run a
+few paths side by side from one array, which lets the CPU overlap their work (the variance
+recursion of one path is a chain of dependent operations; several chains fill the pipeline).
 """
 
 from __future__ import annotations
@@ -38,18 +41,18 @@ def splitmix64(x):
 
 
 @njit(cache=True)
-def seed_stream(state, seed, stream):
-    """Seed ``state`` (4 x uint64) for stream number ``stream`` of ``seed``."""
+def seed_stream(state, row, seed, stream):
+    """Seed ``state[row]`` for stream number ``stream`` of ``seed``."""
     x = _U64(seed) ^ (_U64(stream) * _U64(0xD1B54A32D192ED03))
     for i in range(4):
         out, x = splitmix64(x)
-        state[i] = out
+        state[row, i] = out
 
 
 @njit(cache=True, inline="always")
-def next_u64(state):
-    """xoshiro256++: the next 64 random bits."""
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+def next_u64(state, row):
+    """xoshiro256++: the next 64 random bits of stream ``row``."""
+    s0, s1, s2, s3 = state[row, 0], state[row, 1], state[row, 2], state[row, 3]
     result = _rotl(s0 + s3, 23) + s0
     t = s1 << _U64(17)
     s2 ^= s0
@@ -58,14 +61,14 @@ def next_u64(state):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    state[row, 0], state[row, 1], state[row, 2], state[row, 3] = s0, s1, s2, s3
     return result
 
 
 @njit(cache=True, inline="always")
-def uniform(state):
+def uniform(state, row):
     """A uniform draw in [0, 1) with 53 random bits."""
-    return float(next_u64(state) >> _U64(11)) * _TO_UNIT
+    return float(np.int64(next_u64(state, row) >> _U64(11))) * _TO_UNIT
 
 
 def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
@@ -97,10 +100,10 @@ ZIG_K, ZIG_W, ZIG_F, ZIG_R, ZIG_INV_R = _ziggurat_tables()
 
 
 @njit(cache=True, inline="always")
-def normal(state):
+def normal(state, row):
     """A standard normal draw (ziggurat; 99.3 % of draws take one 64-bit number and no libm)."""
     while True:
-        r = next_u64(state)
+        r = next_u64(state, row)
         idx = np.intp(r & _U64(0xFF))
         r = r >> _U64(8)
         sign = r & _U64(1)
@@ -112,26 +115,28 @@ def normal(state):
             return x
         if idx == 0:  # the tail beyond ZIG_R
             while True:
-                xx = -ZIG_INV_R * math.log1p(-uniform(state))
-                yy = -math.log1p(-uniform(state))
+                xx = -ZIG_INV_R * math.log1p(-uniform(state, row))
+                yy = -math.log1p(-uniform(state, row))
                 if yy + yy > xx * xx:
                     return -(ZIG_R + xx) if sign else ZIG_R + xx
-        elif (ZIG_F[idx - 1] - ZIG_F[idx]) * uniform(state) + ZIG_F[idx] < math.exp(-0.5 * x * x):
+        elif (ZIG_F[idx - 1] - ZIG_F[idx]) * uniform(state, row) + ZIG_F[idx] < math.exp(
+            -0.5 * x * x
+        ):
             return x
 
 
 @njit(cache=True, inline="always")
-def gamma(state, shape):
+def gamma(state, row, shape):
     """A Gamma(shape, 1) draw for shape >= 1 (Marsaglia and Tsang, 2000)."""
     d = shape - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     while True:
-        x = normal(state)
+        x = normal(state, row)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
         v = v * v * v
-        u = uniform(state)
+        u = uniform(state, row)
         x2 = x * x
         if u < 1.0 - 0.0331 * x2 * x2:  # the squeeze: no logarithm for ~98 % of draws
             return d * v
@@ -140,28 +145,28 @@ def gamma(state, shape):
 
 
 @njit(cache=True, inline="always")
-def standardised_t(state, nu):
+def standardised_t(state, row, nu):
     """A Student-t(nu) draw scaled to unit variance (nu > 2), as arch's ``StudentsT``."""
-    chi2_over_nu = 2.0 * gamma(state, 0.5 * nu) / nu
-    return normal(state) * math.sqrt((nu - 2.0) / nu / chi2_over_nu)
+    chi2_over_nu = 2.0 * gamma(state, row, 0.5 * nu) / nu
+    return normal(state, row) * math.sqrt((nu - 2.0) / nu / chi2_over_nu)
 
 
 @njit(cache=True)
 def fill_normal_nb(out, seed, stream):
     """``out`` filled with standard normals of one stream (for tests)."""
-    state = np.empty(4, dtype=np.uint64)
-    seed_stream(state, seed, stream)
+    state = np.empty((1, 4), dtype=np.uint64)
+    seed_stream(state, 0, seed, stream)
     for i in range(out.shape[0]):
-        out[i] = normal(state)
+        out[i] = normal(state, 0)
 
 
 @njit(cache=True)
 def fill_t_nb(out, seed, stream, nu):
     """``out`` filled with standardised Student-t draws of one stream (for tests)."""
-    state = np.empty(4, dtype=np.uint64)
-    seed_stream(state, seed, stream)
+    state = np.empty((1, 4), dtype=np.uint64)
+    seed_stream(state, 0, seed, stream)
     for i in range(out.shape[0]):
-        out[i] = standardised_t(state, nu)
+        out[i] = standardised_t(state, 0, nu)
 
 
 # Innovations by inverse transform from a table of the quantile function.
@@ -240,9 +245,9 @@ def _hermite(table, j, t):
 
 
 @njit(cache=True, inline="always")
-def from_table(state, table):
+def from_table(state, row, table):
     """One draw of the distribution tabulated by ``quantile_table``."""
-    r = next_u64(state)
+    r = next_u64(state, row)
     cell = (r >> _U64(_FRACTION_BITS)) & _CELL_MASK
     t = float(np.int64(r & _FRACTION_MASK)) * _TO_FRACTION
     sign = 1.0 - 2.0 * float(np.int64(r >> _U64(63)))
@@ -260,7 +265,7 @@ def from_table(state, table):
 @njit(cache=True)
 def fill_from_table_nb(out, seed, stream, table):
     """``out`` filled with draws from ``table`` of one stream (for tests)."""
-    state = np.empty(4, dtype=np.uint64)
-    seed_stream(state, seed, stream)
+    state = np.empty((1, 4), dtype=np.uint64)
+    seed_stream(state, 0, seed, stream)
     for i in range(out.shape[0]):
-        out[i] = from_table(state, table)
+        out[i] = from_table(state, 0, table)

@@ -30,6 +30,9 @@ MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = r
 N_PARAMS = 10
 
 
+GROUP = 8  # paths one thread runs side by side (their independent recursions overlap)
+
+
 @njit(cache=True, parallel=True)
 def simulate_log_closes_nb(out, params, innovations, seed, first_path):
     """Fill ``out`` (paths x days) with simulated log closes.
@@ -38,27 +41,40 @@ def simulate_log_closes_nb(out, params, innovations, seed, first_path):
     log(1 + band), -inf and +inf without a band; ``UNCHANGED`` is the probability of an
     unchanged close. ``innovations`` is the ``random_nb.quantile_table`` of z (normal or unit
     t). Row ``i`` is path ``first_path + i`` of the simulation seeded with ``seed``.
+
+    Paths run in groups of ``GROUP`` on one thread, each on its own stream, so the grouping
+    changes no number. A first pass writes the latent log prices (the variance recursion needs
+    nothing else); a second pass over each row turns them into published closes: the band, and
+    the thin days, whose draws come from the path's stream after its innovations.
     """
     n_paths, n_days = out.shape
     mu, omega, alpha, gamma_, beta = (
         params[MU], params[OMEGA], params[ALPHA], params[GAMMA], params[BETA]
     )  # fmt: skip
-    var0, start = params[VAR0], params[LOG_PRICE0]
     down, up, unchanged = params[LOG_DOWN], params[LOG_UP], params[UNCHANGED]
-    for i in prange(n_paths):
-        state = np.empty(4, dtype=np.uint64)
-        seed_stream(state, seed, first_path + i)
-        variance = var0
-        latent = start
-        close = start
+    start = params[LOG_PRICE0]
+    for group in prange((n_paths + GROUP - 1) // GROUP):
+        first = group * GROUP
+        size = min(GROUP, n_paths - first)
+        state = np.empty((GROUP, 4), dtype=np.uint64)
+        variance, latent = np.empty(GROUP), np.empty(GROUP)
+        for g in range(size):
+            seed_stream(state, g, seed, first_path + first + g)
+            variance[g], latent[g] = params[VAR0], start
         for t in range(n_days):
-            shock = math.sqrt(variance) * from_table(state, innovations)
-            latent += mu + shock
-            if unchanged == 0.0 or uniform(state) >= unchanged:  # else a thin day: no move
-                close = min(max(latent, close + down), close + up)
-            out[i, t] = close
-            weight = alpha + gamma_ if shock < 0.0 else alpha
-            variance = omega + weight * shock * shock + beta * variance
+            for g in range(size):
+                shock = math.sqrt(variance[g]) * from_table(state, g, innovations)
+                latent[g] += mu + shock
+                out[first + g, t] = latent[g]
+                weight = alpha + gamma_ * (shock < 0.0)
+                variance[g] = omega + weight * shock * shock + beta * variance[g]
+        for g in range(size):
+            row = first + g
+            close = start
+            for t in range(n_days):
+                if unchanged == 0.0 or uniform(state, g) >= unchanged:  # else a thin day
+                    close = min(max(out[row, t], close + down), close + up)
+                out[row, t] = close
 
 
 ACCUMULATE_BLOCKS = 4  # fixed, whatever the thread count, so float sums add up the same way

@@ -27,6 +27,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                     continue
                 ratio = ref.stats.median / other.stats.median
                 lines.append(f"{group}: {ref.name} / {other.name} = {ratio:,.1f}x (medians)")
+    for bench in session.benchmarks:
+        info = bench.extra_info or {}
+        if bench.stats is None or not info:
+            continue
+        parts = []
+        if "path_steps" in info:
+            parts.append(f"{bench.stats.median / info['path_steps'] * 1e9:.2f} ns per path-step")
+        if "peak_mb" in info:
+            parts.append(f"peak {info['peak_mb']:,.0f} MB")
+        if "cold_s" in info:
+            parts.append(f"first call {info['cold_s']:.1f} s cold, {info['warm_s']:.1f} s cached")
+        if parts:
+            lines.append(f"{bench.name}: {', '.join(parts)}")
     if lines:
         terminalreporter.write_sep("-", "benchmark ratios")
         for line in lines:
