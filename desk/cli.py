@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk import exit_codes
-from engine.errors import ConfigurationError
+from engine.errors import ConfigurationError, ModelError
 from engine.markets import MARKETS, market_rules
 from market_data import (
     FORMATS,
@@ -111,6 +112,8 @@ def _one_line(exc: Exception, code: int) -> str:
 def _exit_code(exc: Exception) -> int:
     if isinstance(exc, DataError):
         return exit_codes.DATA
+    if isinstance(exc, ModelError):
+        return exit_codes.MODEL
     if isinstance(exc, ConfigurationError):
         return exit_codes.CONFIG
     return exit_codes.FAILURE
@@ -127,7 +130,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 unexpected error, 2 wrong usage,
-    3 bad or missing market data, 4 impossible configuration.
+    3 bad or missing market data, 4 impossible configuration,
+    5 no usable volatility model.
     """
     ctx.ensure_object(dict)["debug"] = debug
 
@@ -251,6 +255,98 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
         )
     if not report.ok:
         sys.exit(exit_codes.DATA)
+
+
+@cli.command("simulate")
+@click.option(
+    "--source",
+    default=REFERENCE,
+    show_default=True,
+    help="'reference' for the embedded reference market, or the path of a price file.",
+)
+@MARKET_OPTION
+@click.option("--paths", default=10_000, show_default=True, help="Number of price paths.")
+@click.option("--days", default=252, show_default=True, help="Trading days ahead.")
+@click.option("--seed", default=0, show_default=True, help="The same seed, the same paths.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("simulation"),
+    show_default=True,
+    help="Folder for fan.png, quantiles.csv and model.json.",
+)
+@click.option("--model", type=click.Choice(["auto", "garch", "gjr"]), default="auto")
+@click.option("--dist", type=click.Choice(["auto", "normal", "t"]), default="auto")
+@click.option(
+    "--allow-integrated",
+    is_flag=True,
+    help="Accept a fit with persistence 1 (integrated GARCH), as the real CEA history gives.",
+)
+@click.option("--thin", is_flag=True, help="Add unchanged days at the fitted thin-trading rate.")
+@click.option(
+    "--model-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Simulate a pinned model (a model.json) instead of fitting one.",
+)
+@click.option(
+    "--min-observations",
+    default=500,
+    show_default=True,
+    help="Fewest daily returns to fit on (arch advises 500).",
+)
+def simulate_command(
+    source: str,
+    market: str,
+    paths: int,
+    days: int,
+    seed: int,
+    out: Path,
+    model: str,
+    dist: str,
+    allow_integrated: bool,
+    thin: bool,
+    model_file: Path | None,
+    min_observations: int,
+) -> None:
+    """Fit the volatility model, simulate prices and write the fan chart (PNG), the quantile
+    table (CSV) and the fitted model (JSON)."""
+    from desk.simulate import run_simulation
+    from engine.simulate import SimulationSpec
+
+    rules = market_rules(market)
+    spec = SimulationSpec(paths=paths, days=days, seed=seed, band=rules.daily_band)
+    try:
+        run = run_simulation(
+            source,
+            rules,
+            spec,
+            out,
+            model=model,
+            dist=dist,
+            allow_integrated=allow_integrated,
+            thin=thin,
+            pinned=model_file,
+            min_observations=min_observations,
+        )
+    except ModelError as exc:
+        hint = " (here: --allow-integrated)" if "allow_nonstationary" in str(exc) else ""
+        raise ModelError(f"{exc}{hint}") from exc
+    p = run.params
+    fitted = "loaded from " + str(model_file) if run.diagnostics is None else "fitted"
+    click.echo(
+        f"model {p.name} ({fitted}) on closes to {p.last_date}: mu {p.mu:+.4f} %, "
+        f"omega {p.omega:.4f}, alpha {p.alpha:.4f}, gamma {p.gamma:.4f}, beta {p.beta:.4f}"
+        + (f", nu {p.nu:.2f}" if p.nu is not None else "")
+        + f"; persistence {p.persistence:.4f}"
+    )
+    end = run.fan.quantiles.iloc[-1]
+    click.echo(
+        f"{paths:,} paths x {days} days, seed {seed}: close on day {days} "
+        f"5 % {end[0.05]:.2f}, median {end[0.5]:.2f}, 95 % {end[0.95]:.2f} "
+        f"({rules.currency}/t; last close {p.last_price:.2f})"
+    )
+    for path in run.files:
+        click.echo(f"wrote {path}")
 
 
 def main() -> None:

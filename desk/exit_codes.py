@@ -5,3 +5,4 @@ FAILURE = 1  # an unexpected error: a bug, or something the machine refused
 USAGE = 2  # a wrong option or argument (click's own code)
 DATA = 3  # market data missing, unreadable or invalid
 CONFIG = 4  # an impossible setting
+MODEL = 5  # no usable volatility model: too little data, a flat series, a failed fit

@@ -143,7 +143,7 @@ def test_arch_simulation_reference(benchmark):
 
     out = benchmark.pedantic(measured, rounds=1, iterations=1)
     benchmark.extra_info.update(path_steps=PATHS * DAYS, peak_mb=peak[0])
-    assert out.shape == (PATHS, DAYS)
+    assert out.shape == (1, PATHS, DAYS)  # one forecast origin
 
 
 @pytest.mark.benchmark(group="first call: compile all kernels (cache=True)")

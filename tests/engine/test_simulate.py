@@ -187,9 +187,31 @@ def test_fan_statistics_equal_direct_ones():
 
 
 def test_fan_memory_does_not_grow_with_paths():
-    small = simulate_fan(GJR_T, SimulationSpec(paths=20_000, days=252, seed=1, band=0.1))
-    large = simulate_fan(GJR_T, SimulationSpec(paths=100_000, days=252, seed=1, band=0.1))
-    assert small.memory_bytes == large.memory_bytes < 80e6
+    """Peak memory of a process (ru_maxrss) grows the same for 20,000 and 200,000 paths."""
+    script = textwrap.dedent(
+        """
+        import resource, sys
+        from engine.simulate import SimulationSpec, simulate_fan
+        from engine.volatility import VolatilityParams
+        p = VolatilityParams(model="gjr", dist="t", mu=0.02, omega=0.05, alpha=0.06,
+            gamma=0.06, beta=0.85, nu=6.0, last_variance=2.0, last_residual=-1.0,
+            last_price=80.0, last_date="2026-06-30", unchanged_prob=0.0)
+        simulate_fan(p, SimulationSpec(paths=100, days=252, band=0.1))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        fan = simulate_fan(p, SimulationSpec(paths=int(sys.argv[1]), days=252, band=0.1))
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print((after - before) / 1024, fan.memory_bytes / 1e6)
+        """
+    )
+    growth = {}
+    for paths in (20_000, 200_000):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(paths)], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        growth[paths], accounted = map(float, done.stdout.split())
+        assert accounted < 80  # MB, the working memory the function accounts for
+    assert growth[200_000] < growth[20_000] + 10  # MB: not ten times more
 
 
 def test_ccer_follows_cea_with_its_own_basis():

@@ -1,0 +1,83 @@
+"""``carbon simulate``: fits, simulates and writes three files, atomically and reproducibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import market_data as md
+from desk import exit_codes
+from desk.cli import cli
+from desk.files import write_atomic
+from engine.volatility import VolatilityParams, fit_volatility
+
+
+def simulate(*args: str):
+    return CliRunner().invoke(cli, ["simulate", *args], catch_exceptions=False)
+
+
+def test_reference_run_writes_the_fan_the_table_and_the_model(tmp_path):
+    out = tmp_path / "run"
+    result = simulate("--paths", "2000", "--days", "60", "--seed", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "model garch-normal (fitted) on closes to 2026-06-30" in result.output
+    assert {p.name for p in out.iterdir()} == {"fan.png", "quantiles.csv", "model.json"}
+    assert (out / "fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    table = pd.read_csv(out / "quantiles.csv")
+    sessions = md.calendar_for("XSHG").sessions("2026-07-01", "2026-12-31")[:60]
+    assert list(table["date"]) == list(sessions.strftime("%Y-%m-%d"))
+    assert list(table.columns) == [
+        "day", "date", "q01", "q05", "q25", "q50", "q75", "q95", "q99", "mean", "std",
+    ]  # fmt: skip
+    assert (table["q05"] <= table["q50"]).all() and (table["q50"] <= table["q95"]).all()
+
+    pinned = VolatilityParams.from_json((out / "model.json").read_text())
+    assert pinned == fit_volatility(md.reference_market()["close"]).params
+
+
+def test_same_seed_same_table_and_a_pinned_model_gives_it_again(tmp_path):
+    args = ("--paths", "1000", "--days", "20", "--seed", "9")
+    simulate(*args, "--out", str(tmp_path / "a"))
+    simulate(*args, "--out", str(tmp_path / "b"))
+    first = (tmp_path / "a" / "quantiles.csv").read_text()
+    assert first == (tmp_path / "b" / "quantiles.csv").read_text()
+    result = simulate(
+        *args, "--out", str(tmp_path / "c"), "--model-file", str(tmp_path / "a" / "model.json")
+    )
+    assert "(loaded from" in result.output
+    assert first == (tmp_path / "c" / "quantiles.csv").read_text()
+
+
+@pytest.mark.shared_data
+def test_real_cea_needs_the_integrated_model_to_be_allowed(shared_data, tmp_path):
+    source = str(shared_data / "cea_seee_bulletins.csv")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["simulate", "--source", source, "--out", str(tmp_path)])
+    assert refused.exit_code == exit_codes.MODEL
+    assert "non-stationary" in refused.output and "--allow-integrated" in refused.output
+    assert not any(tmp_path.iterdir())  # nothing written
+    allowed = runner.invoke(
+        cli,
+        ["simulate", "--source", source, "--out", str(tmp_path), "--paths", "1000",
+         "--allow-integrated", "--thin"],
+    )  # fmt: skip
+    assert allowed.exit_code == 0, allowed.output
+    assert "on closes to 2026-08-14" in allowed.output and "persistence 1.0000" in allowed.output
+
+
+def test_an_interrupted_write_leaves_the_old_file(tmp_path):
+    target = tmp_path / "quantiles.csv"
+    target.write_text("old")
+
+    def half_then_fail(path: Path) -> None:
+        path.write_text("new, half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, half_then_fail)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["quantiles.csv"]
