@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ from rich.table import Table
 from desk import exit_codes
 from engine.errors import ConfigurationError, ModelError
 from engine.markets import MARKETS, market_rules
+from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
     FORMATS,
     REFERENCE,
@@ -265,9 +267,19 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
     help="'reference' for the embedded reference market, or the path of a price file.",
 )
 @MARKET_OPTION
-@click.option("--paths", default=10_000, show_default=True, help="Number of price paths.")
-@click.option("--days", default=252, show_default=True, help="Trading days ahead.")
-@click.option("--seed", default=0, show_default=True, help="The same seed, the same paths.")
+@click.option(
+    "--paths", type=click.IntRange(min=1), default=10_000, show_default=True, help="Price paths."
+)
+@click.option(
+    "--days", type=click.IntRange(min=1), default=252, show_default=True, help="Trading days ahead."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="The same seed, the same paths.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -290,7 +302,8 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
 )
 @click.option(
     "--min-observations",
-    default=500,
+    type=click.IntRange(min=1),
+    default=ADVISED_OBSERVATIONS,
     show_default=True,
     help="Fewest daily returns to fit on (arch advises 500).",
 )
@@ -313,6 +326,12 @@ def simulate_command(
     from desk.simulate import run_simulation
     from engine.simulate import SimulationSpec
 
+    ctx = click.get_current_context()
+    if model_file is not None:
+        fitting = ("model", "dist", "min_observations")
+        given = [f"--{n.replace('_', '-')}" for n in fitting if _given(ctx, n)]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} cannot be used with --model-file")
     rules = market_rules(market)
     spec = SimulationSpec(paths=paths, days=days, seed=seed, band=rules.daily_band)
     try:
@@ -328,9 +347,12 @@ def simulate_command(
             pinned=model_file,
             min_observations=min_observations,
         )
-    except ModelError as exc:
-        hint = " (here: --allow-integrated)" if "allow_nonstationary" in str(exc) else ""
-        raise ModelError(f"{exc}{hint}") from exc
+    except ModelError as exc:  # name the command line's options, not the Python arguments
+        text = re.sub(r"pass min_observations=(\d+)", r"pass --min-observations \1", str(exc))
+        text = text.replace("pass allow_nonstationary=True", "pass --allow-integrated")
+        raise ModelError(text) from exc
+    for note in run.notes:
+        click.echo(f"note: {note}")
     p = run.params
     fitted = "loaded from " + str(model_file) if run.diagnostics is None else "fitted"
     click.echo(
@@ -347,6 +369,11 @@ def simulate_command(
     )
     for path in run.files:
         click.echo(f"wrote {path}")
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
 
 
 def main() -> None:

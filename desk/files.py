@@ -21,14 +21,43 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(handle)
     try:
         write(Path(temporary))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
+        _usual_mode(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_all_atomic(writers: dict[Path, Callable[[Path], None]]) -> tuple[Path, ...]:
+    """Write several files so that a failure leaves all the old ones: every file goes to a
+    temporary beside its target first, and only when all are written do they replace their
+    targets (each replacement is one step; a crash between two leaves a mixed set, never a
+    half-written file)."""
+    temporaries: dict[Path, Path] = {}
+    try:
+        for path, write in writers.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix
+            )
+            os.close(handle)
+            temporaries[path] = Path(name)
+            write(Path(name))
+            _usual_mode(Path(name))
+        for path, temporary in temporaries.items():
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+    return tuple(writers)
+
+
+def _usual_mode(path: Path) -> None:
+    """mkstemp makes files private; give them the mode the umask gives new files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

@@ -3,6 +3,7 @@ table and the fitted model."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +15,17 @@ matplotlib.use("Agg")  # files only: no display on servers and under cron
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from desk.files import write_atomic, write_text_atomic
+from desk.files import write_all_atomic
+from engine.errors import ConfigurationError, ModelError
 from engine.markets import MarketRules
 from engine.simulate import FanChart, SimulationSpec, simulate_fan
-from engine.volatility import FitDiagnostics, VolatilityParams, fit_volatility
+from engine.volatility import (
+    ADVISED_OBSERVATIONS,
+    FitDiagnostics,
+    VolatilityParams,
+    fit_volatility,
+)
 from market_data import DataWarning, calendar_for, load
-
-QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,35 @@ class SimulationRun:
     fan: FanChart
     history: pd.Series
     files: tuple[Path, ...]
+    notes: tuple[str, ...]
+
+
+def prepare_output(out: Path) -> None:
+    """Create the output folder before any work, so that a path that cannot be written fails
+    at once and says so."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".carbon-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write to the output folder {out}: {exc.strerror}"
+        ) from None
+
+
+def load_pinned(path: Path, allow_integrated: bool) -> VolatilityParams:
+    """A pinned model.json, held to the same rule as a fit: integrated only when allowed."""
+    try:
+        params = VolatilityParams.from_json(path.read_text(encoding="utf-8"))
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    if not params.is_stationary and not allow_integrated:
+        raise ModelError(
+            f"{path}: the pinned model is integrated (persistence {params.persistence:.6f}); "
+            "pass allow_nonstationary=True to simulate it"
+        )
+    return params
 
 
 def run_simulation(
@@ -43,16 +77,29 @@ def run_simulation(
     allow_integrated: bool = False,
     thin: bool = False,
     pinned: Path | None = None,
-    min_observations: int = 500,
+    min_observations: int = ADVISED_OBSERVATIONS,
 ) -> SimulationRun:
-    """Load the prices, fit (or load a pinned model), simulate and write the three files."""
+    """Load the prices, fit (or load a pinned model), simulate and write the three files.
+
+    A pinned model simulates from its own last close and date; the history drawn stops there,
+    and a note says when the source goes further.
+    """
+    prepare_output(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # shown by `carbon data show`
         frame = load(source, market=rules)
     calendar = calendar_for(rules.calendar)
     diagnostics = None
+    notes: list[str] = []
     if pinned is not None:
-        params = VolatilityParams.from_json(pinned.read_text(encoding="utf-8"))
+        params = load_pinned(pinned, allow_integrated)
+        later = frame.index[frame.index > pd.Timestamp(params.last_date)]
+        if len(later):
+            notes.append(
+                f"the pinned model ends on {params.last_date}; the {len(later)} later closes of "
+                f"the source (to {later[-1].date()}) are not used"
+            )
+        frame = frame.loc[: params.last_date]
     else:
         fit = fit_volatility(
             frame["close"],
@@ -64,25 +111,30 @@ def run_simulation(
         )
         params, diagnostics = fit.params, fit.diagnostics
     if thin:
-        spec = SimulationSpec(
-            paths=spec.paths,
-            days=spec.days,
-            seed=spec.seed,
-            band=spec.band,
-            unchanged_prob=params.unchanged_prob,
-        )
-    fan = simulate_fan(params, spec, quantiles=QUANTILES)
+        spec = dataclasses.replace(spec, unchanged_prob=params.unchanged_prob)
+    fan = simulate_fan(params, spec)
     dates = _future_sessions(calendar, params.last_date, spec.days)
     table = fan.quantiles.copy()
     table.columns = [f"q{round(q * 100):02d}" for q in table.columns]
     table.insert(0, "date", dates.strftime("%Y-%m-%d"))
     table["mean"], table["std"] = fan.mean, fan.std
-    files = (
-        write_text_atomic(out / "model.json", params.to_json() + "\n"),
-        write_text_atomic(out / "quantiles.csv", table.to_csv(float_format="%.4f")),
-        write_atomic(out / "fan.png", lambda path: _fan_chart(frame["close"], fan, dates, path)),
+    history = _with_breaks(frame["close"], calendar)
+    files = write_all_atomic(
+        {
+            out / "model.json": lambda path: path.write_text(params.to_json() + "\n"),
+            out / "quantiles.csv": lambda path: table.to_csv(path, float_format="%.4f"),
+            out / "fan.png": lambda path: _fan_chart(history, fan, dates, path),
+        }
     )
-    return SimulationRun(params, diagnostics, fan, frame["close"], files)
+    return SimulationRun(params, diagnostics, fan, frame["close"], files, tuple(notes))
+
+
+def _with_breaks(close: pd.Series, calendar) -> pd.Series:
+    """The closes with a NaN after every gap of more than five sessions, so that a chart does
+    not draw a straight line across months without data."""
+    gaps = calendar.session_gaps(pd.DatetimeIndex(close.index))
+    breaks = close.index[gaps > 5] - pd.Timedelta(days=1)
+    return pd.concat([close, pd.Series(float("nan"), index=breaks)]).sort_index()
 
 
 def _future_sessions(calendar, last_date: str, days: int) -> pd.DatetimeIndex:

@@ -269,3 +269,12 @@ def fill_from_table_nb(out, seed, stream, table):
     seed_stream(state, 0, seed, stream)
     for i in range(out.shape[0]):
         out[i] = from_table(state, 0, table)
+
+
+@njit(cache=True)
+def fill_u64_nb(out, seed, stream):
+    """``out`` filled with the raw 64-bit outputs of one stream (for tests of the mappings)."""
+    state = np.empty((1, 4), dtype=np.uint64)
+    seed_stream(state, 0, seed, stream)
+    for i in range(out.shape[0]):
+        out[i] = next_u64(state, 0)

@@ -93,6 +93,11 @@ def simulate_log_closes(
 ) -> np.ndarray:
     """Log closes of paths ``first_path .. first_path + paths`` (default: all of ``spec``)."""
     count = spec.paths - first_path if paths is None else paths
+    if first_path < 0 or count < 1 or first_path + count > spec.paths:
+        raise ConfigurationError(
+            f"paths {first_path} to {first_path + count - 1} are not among the simulation's "
+            f"{spec.paths} paths"
+        )
     out = np.empty((count, spec.days))
     nb.simulate_log_closes_nb(
         out, kernel_params(params, spec), innovations_table(params), spec.seed, first_path
@@ -113,8 +118,10 @@ class FanChart:
 
     Attributes:
         quantiles: days (1..H) x quantile levels, closes in currency per tonne; from a histogram of
-            log closes, exact to within ``grid_step`` in log price (0.05 % with the defaults).
-        mean, std: per day, of the close, exact.
+            log closes, exact to within ``grid_step`` in log price (16 s.d. of the horizon's
+            log return over 4,096 bins: 0.1 to 0.2 % of the price for CEA fits).
+        mean, std: per day, of the close, exact; NaN for Student-t innovations without a band,
+            where the price has no finite mean (the sample figures would be noise).
         exceedance: per price level, the probability that the close reaches at least (``p_above``)
             or at most (``p_below``) that level on some day of the horizon, and at the end
             (``p_above_at_end``).
@@ -171,7 +178,7 @@ def simulate_fan(
         raise ConfigurationError(f"price levels must be positive, got {levels}")
     lo, width = _grid(params, spec, bins)
     vector = kernel_params(params, spec)
-    table = innovations_table(params)
+    innovations = innovations_table(params)
     counts = np.zeros((spec.days, bins), dtype=np.int64)
     sums, sq_sums = np.zeros(spec.days), np.zeros(spec.days)
     log_levels = np.log(np.asarray(levels, dtype=np.float64))
@@ -181,12 +188,14 @@ def simulate_fan(
     buffer = np.empty((chunk, spec.days))
     for start in range(0, spec.paths, chunk):
         block = buffer[: min(chunk, spec.paths - start)]
-        nb.simulate_log_closes_nb(block, vector, table, spec.seed, start)
+        nb.simulate_log_closes_nb(block, vector, innovations, spec.seed, start)
         nb.accumulate_nb(block, lo, width, counts, sums, sq_sums, log_levels, above, below)
 
     n = spec.paths
     mean = sums / n
     std = np.sqrt(np.maximum(sq_sums / n - mean**2, 0.0) * n / max(n - 1, 1))
+    if spec.band is None and params.dist == "t":  # E[exp(t)] is infinite: no mean price
+        mean, std = np.full(spec.days, np.nan), np.full(spec.days, np.nan)
     days = pd.RangeIndex(1, spec.days + 1, name="day")
     cumulative = np.cumsum(counts, axis=1)
     table = {q: np.exp(_quantile(cumulative, counts, q * n, lo, width)) for q in quantiles}

@@ -2,15 +2,18 @@
 
 The model, per path and day, in log-return units (per cent / 100):
 
-    latent_t  = latent_{t-1} + mu + e_t,      e_t = sigma_t z_t
-    sigma_t+1^2 = omega + (alpha + gamma 1[e_t < 0]) e_t^2 + beta sigma_t^2
-    close_t   = clip(latent_t, close_{t-1} + log(1 - band), close_{t-1} + log(1 + band))
+    r_t       = mu + e_t,                       e_t = sigma_t z_t
+    published = clip(r_t, log(1 - band), log(1 + band)), or 0 on a thin day
+    close_t   = close_{t-1} + published
+    sigma_t+1^2 = omega + (alpha + gamma 1[u_t < 0]) u_t^2 + beta sigma_t^2,  u_t = published - mu
 
-The published (log) close is held inside the daily band; the latent price keeps the whole move, so
-a clipped day's news is not lost: the close catches up on the following days, as it does when a
-banded market is locked at its limit. The variance recursion runs on the latent shock e_t, the
-news of the day, whether or not the close could show it. On a thin day (probability
-``unchanged_prob``) the close does not move at all while the latent price goes on.
+The close moves by the day's return held inside the daily band; a clipped day's excess is lost,
+not carried to the next day. The variance recursion runs on the published residual u_t, the
+return the market showed: that is the series the model was fitted to (arch sees published
+closes, band-clipped and with the thin days' zeros), and it keeps the variance bounded by what
+the band lets through: an integrated, fat-tailed fit (the real CEA's) cannot explode. On a thin
+day (probability ``unchanged_prob``) the close does not move and the day counts as a quiet one.
+Without a band and thin days this is the plain GARCH/GJR recursion, the one arch simulates.
 
 Each path draws from its own random stream (``engine.random_nb``), numbered by its index in the
 whole simulation, so the paths do not depend on the number of threads or on the chunking.
@@ -43,41 +46,37 @@ def simulate_log_closes_nb(out, params, innovations, seed, first_path):
     t). Row ``i`` is path ``first_path + i`` of the simulation seeded with ``seed``.
 
     Paths run in groups of ``GROUP`` on one thread, each on its own stream, so the grouping
-    changes no number. A first pass writes the latent log prices (the variance recursion needs
-    nothing else); a second pass over each row turns them into published closes: the band, and
-    the thin days, whose draws come from the path's stream after its innovations.
+    changes no number; the thin-day draw follows the day's innovation in the path's stream.
     """
     n_paths, n_days = out.shape
     mu, omega, alpha, gamma_, beta = (
         params[MU], params[OMEGA], params[ALPHA], params[GAMMA], params[BETA]
     )  # fmt: skip
     down, up, unchanged = params[LOG_DOWN], params[LOG_UP], params[UNCHANGED]
-    start = params[LOG_PRICE0]
+    thin = unchanged > 0.0
     for group in prange((n_paths + GROUP - 1) // GROUP):
         first = group * GROUP
         size = min(GROUP, n_paths - first)
         state = np.empty((GROUP, 4), dtype=np.uint64)
-        variance, latent = np.empty(GROUP), np.empty(GROUP)
+        variance, close = np.empty(GROUP), np.empty(GROUP)
         for g in range(size):
             seed_stream(state, g, seed, first_path + first + g)
-            variance[g], latent[g] = params[VAR0], start
+            variance[g], close[g] = params[VAR0], params[LOG_PRICE0]
         for t in range(n_days):
             for g in range(size):
-                shock = math.sqrt(variance[g]) * from_table(state, g, innovations)
-                latent[g] += mu + shock
-                out[first + g, t] = latent[g]
-                weight = alpha + gamma_ * (shock < 0.0)
-                variance[g] = omega + weight * shock * shock + beta * variance[g]
-        for g in range(size):
-            row = first + g
-            close = start
-            for t in range(n_days):
-                if unchanged == 0.0 or uniform(state, g) >= unchanged:  # else a thin day
-                    close = min(max(out[row, t], close + down), close + up)
-                out[row, t] = close
+                move = mu + math.sqrt(variance[g]) * from_table(state, g, innovations)
+                move = min(max(move, down), up)
+                if thin and uniform(state, g) < unchanged:
+                    move = 0.0
+                close[g] += move
+                out[first + g, t] = close[g]
+                residual = move - mu
+                weight = alpha + gamma_ * (residual < 0.0)
+                variance[g] = omega + weight * residual * residual + beta * variance[g]
 
 
 ACCUMULATE_BLOCKS = 4  # fixed, whatever the thread count, so float sums add up the same way
+LEVEL_SLACK = 1e-12  # in log price: a close locked at +10 % of 80 reaches 88
 
 
 @njit(cache=True, parallel=True)
@@ -121,10 +120,10 @@ def accumulate_nb(log_closes, lo, width, counts, sums, sq_sums, levels, above, b
                 block_sq[b, t] += price * price
                 high = max(high, value)
                 low = min(low, value)
-            for j in range(n_levels):
-                if high >= levels[j]:
+            for j in range(n_levels):  # a close on a level to the last bit counts as reaching it
+                if high >= levels[j] - LEVEL_SLACK:
                     block_above[b, j] += 1
-                if low <= levels[j]:
+                if low <= levels[j] + LEVEL_SLACK:
                     block_below[b, j] += 1
     for b in range(blocks):
         for t in range(n_days):

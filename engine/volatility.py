@@ -17,8 +17,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from arch import arch_model
-from arch.utility.exceptions import ConvergenceWarning, DataScaleWarning
 
 from engine.errors import ModelError, ModelWarning
 
@@ -38,7 +36,6 @@ RETURN_SD_RANGE = (0.05, 25.0)  # plausible s.d. of daily returns, per cent
 
 _SLACK = 1e-8  # tolerance on arch's bounds and linear constraints (optimiser noise)
 _ARCH_NAMES = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta"}  # others agree
-_COVERED = (ConvergenceWarning, DataScaleWarning)  # arch warnings our checks already cover
 
 
 def _bad(name: str, value: object, rule: str) -> ModelError:
@@ -363,6 +360,8 @@ def _ours(values: pd.Series) -> dict[str, float]:
 
 def _fit_candidate(returns: pd.Series, model: Model, dist: Dist) -> _Candidate:
     """One arch fit, with every warning arch emits caught (arch resets warning filters)."""
+    from arch import arch_model  # imported here: reading a pinned model needs no arch
+
     o = 1 if model == "gjr" else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -452,7 +451,10 @@ def fit_volatility(
     )
     for note in notes:
         warnings.warn(note, ModelWarning, stacklevel=2)
-    texts = [str(m.message) for m in chosen.caught if not issubclass(m.category, _COVERED)]
+    from arch.utility.exceptions import ConvergenceWarning, DataScaleWarning
+
+    covered = (ConvergenceWarning, DataScaleWarning)  # arch warnings our checks already cover
+    texts = [str(m.message) for m in chosen.caught if not issubclass(m.category, covered)]
     for text in dict.fromkeys(texts):  # each distinct text once
         message = f"arch warned while fitting {chosen.name}: {text}"
         warnings.warn(message, ModelWarning, stacklevel=2)

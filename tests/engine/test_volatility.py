@@ -366,14 +366,16 @@ def test_badly_scaled_prices_are_refused():
 def slow_t_fits(monkeypatch) -> None:
     """arch with two optimiser iterations for Student-t fits: they stop before converging."""
 
+    original = arch.arch_model
+
     def patched(*args, **kwargs):
-        spec = arch.arch_model(*args, **kwargs)
+        spec = original(*args, **kwargs)
         if kwargs["dist"] == "t":
             fit = spec.fit
             spec.fit = lambda **kw: fit(**kw, options={"maxiter": 2})
         return spec
 
-    monkeypatch.setattr(volatility, "arch_model", patched)
+    monkeypatch.setattr(arch, "arch_model", patched)  # fit_volatility imports it when it fits
 
 
 def test_a_fit_that_did_not_converge_is_skipped_in_auto_mode(monkeypatch):
@@ -389,8 +391,10 @@ def test_a_fit_that_did_not_converge_is_skipped_in_auto_mode(monkeypatch):
 
 
 def test_other_arch_warnings_become_model_warnings(monkeypatch):
+    original = arch.arch_model
+
     def noisy(*args, **kwargs):
-        spec = arch.arch_model(*args, **kwargs)
+        spec = original(*args, **kwargs)
         fit = spec.fit
 
         def fit_with_a_warning(**kw):
@@ -400,7 +404,7 @@ def test_other_arch_warnings_become_model_warnings(monkeypatch):
         spec.fit = fit_with_a_warning
         return spec
 
-    monkeypatch.setattr(volatility, "arch_model", noisy)
+    monkeypatch.setattr(arch, "arch_model", noisy)
     prices = prices_from(garch_returns(600, seed=0))
     with pytest.warns(ModelWarning, match="arch warned while fitting garch-normal: overflow"):
         fit_volatility(prices, model="garch", dist="normal")
