@@ -294,7 +294,12 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
     is_flag=True,
     help="Accept a fit with persistence 1 (integrated GARCH), as the real CEA history gives.",
 )
-@click.option("--thin", is_flag=True, help="Add unchanged days at the fitted thin-trading rate.")
+@click.option(
+    "--thin",
+    is_flag=True,
+    help="Add unchanged days at the fitted thin-trading rate (stale closes; this also narrows the "
+    "horizon's spread, as the fit already counted those days as quiet).",
+)
 @click.option(
     "--model-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
