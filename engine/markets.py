@@ -1,14 +1,15 @@
 """Market rules: one frozen object per market, so that a second market is new data, not new code.
 
 Values are the defaults of ``../shared/DESIGN.md``; every one is a setting (``dataclasses.replace``
-gives a variant) because markets change their rules. Compliance rules (CCER cap, banking,
-penalties) join this object with the optimiser.
+gives a variant) because markets change their rules. The compliance rules (deadline, offset cap,
+banking, penalty, fees) hang from the same object, as ``rules.compliance``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.compliance import CEA_COMPLIANCE, EUA_COMPLIANCE, ComplianceRules
 from engine.errors import ConfigurationError
 
 
@@ -30,6 +31,8 @@ class MarketRules:
             ``None`` for a market without a published exchange calendar (weekdays then).
         close_is_vwap: the published close is a volume-weighted average price, so it may sit
             slightly outside the day's high-low range when block trades are included.
+        compliance: the compliance cycle's rules, or ``None`` for a market the engine only
+            prices.
     """
 
     code: str
@@ -42,6 +45,7 @@ class MarketRules:
     lot_t: float
     calendar: str | None
     close_is_vwap: bool
+    compliance: ComplianceRules | None = None
 
     def __post_init__(self) -> None:
         if self.daily_band is not None and not 0.0 < self.daily_band < 1.0:
@@ -70,6 +74,7 @@ CEA = MarketRules(
     lot_t=1.0,
     calendar="XSHG",
     close_is_vwap=True,
+    compliance=CEA_COMPLIANCE,
 )
 
 EUA = MarketRules(
@@ -83,6 +88,7 @@ EUA = MarketRules(
     lot_t=1_000.0,
     calendar="IFEU",
     close_is_vwap=False,
+    compliance=EUA_COMPLIANCE,
 )
 
 NZU = MarketRules(
