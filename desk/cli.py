@@ -40,7 +40,13 @@ MARKET_OPTION = click.option(
     show_default=True,
     help="The market whose rules (band, calendar, currency) apply to the data.",
 )
-SOURCE_OPTIONS = (
+SOURCE_OPTION = click.option(
+    "--source",
+    default=REFERENCE,
+    show_default=True,
+    help="'reference' for the embedded reference market, or the path of a price file.",
+)
+READ_OPTIONS = (
     MARKET_OPTION,
     click.option(
         "--format",
@@ -64,9 +70,9 @@ SOURCE_OPTIONS = (
 )
 
 
-def source_options(command):
+def read_options(command):
     """The options that say how to read a price file."""
-    for option in reversed(SOURCE_OPTIONS):
+    for option in reversed(READ_OPTIONS):
         command = option(command)
     return command
 
@@ -144,13 +150,8 @@ def data() -> None:
 
 
 @data.command("show")
-@click.option(
-    "--source",
-    default=REFERENCE,
-    show_default=True,
-    help="'reference' for the embedded reference market, or the path of a price file.",
-)
-@source_options
+@SOURCE_OPTION
+@read_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def data_show(source: str, market: str, fmt: str, as_json: bool, **kwargs: Any) -> None:
     """Summarise a price history: range, rows, last close, returns, gaps and warnings."""
@@ -226,7 +227,7 @@ def _print_summary(summary: Any) -> None:
 
 @data.command("validate")
 @click.argument("path")
-@source_options
+@read_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line per problem.")
 def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any) -> None:
     """Check a price file; list every problem with its row, column and value.
@@ -260,12 +261,7 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
 
 
 @cli.command("simulate")
-@click.option(
-    "--source",
-    default=REFERENCE,
-    show_default=True,
-    help="'reference' for the embedded reference market, or the path of a price file.",
-)
+@SOURCE_OPTION
 @MARKET_OPTION
 @click.option(
     "--paths", type=click.IntRange(min=1), default=10_000, show_default=True, help="Price paths."
