@@ -8,27 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, then move it into place in one step.
-
-    The temporary file keeps the target's suffix (writers such as matplotlib choose the format
-    from it) and is removed if ``write`` fails.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix
-    )
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        _usual_mode(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_all_atomic(writers: dict[Path, Callable[[Path], None]]) -> tuple[Path, ...]:
     """Write several files so that a failure leaves all the old ones: every file goes to a
     temporary beside its target first, and only when all are written do they replace their
@@ -58,7 +37,3 @@ def _usual_mode(path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    return write_atomic(path, lambda target: target.write_text(text, encoding="utf-8"))

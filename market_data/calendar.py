@@ -95,10 +95,6 @@ class TradingCalendar:
             raise ConfigurationError(f"no session before {day.date()} in the calendar")
         return self._sessions[i - 1]
 
-    def covers(self, day: DateLike) -> bool:
-        """Whether ``day`` lies within the calendar's years."""
-        return FIRST_YEAR <= pd.Timestamp(day).year <= LAST_YEAR
-
     def sessions_per_year(self, first_year: int = 2015, last_year: int = 2024) -> float:
         """Average trading days a year over a run of full years (for annualising)."""
         count = len(self.sessions(f"{first_year}-01-01", f"{last_year}-12-31"))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import market_data as md
 from desk import exit_codes
 from desk.cli import cli
-from desk.files import write_atomic
+from desk.files import write_all_atomic
 from engine.volatility import VolatilityParams, fit_volatility
 
 
@@ -69,15 +69,17 @@ def test_real_cea_needs_the_integrated_model_to_be_allowed(shared_data, tmp_path
     assert "on closes to 2026-08-14" in allowed.output and "persistence 1.0000" in allowed.output
 
 
-def test_an_interrupted_write_leaves_the_old_file(tmp_path):
-    target = tmp_path / "quantiles.csv"
-    target.write_text("old")
+def test_an_interrupted_write_leaves_the_old_files(tmp_path):
+    """The table is written, the chart fails halfway: both old files stay, no temporaries."""
+    table, chart = tmp_path / "quantiles.csv", tmp_path / "fan.png"
+    table.write_text("old table")
+    chart.write_text("old chart")
 
     def half_then_fail(path: Path) -> None:
         path.write_text("new, half")
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_atomic(target, half_then_fail)
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["quantiles.csv"]
+        write_all_atomic({table: lambda path: path.write_text("new table"), chart: half_then_fail})
+    assert (table.read_text(), chart.read_text()) == ("old table", "old chart")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fan.png", "quantiles.csv"]
