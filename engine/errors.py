@@ -16,3 +16,27 @@ class ModelError(EngineError, ValueError):
 
 class ModelWarning(UserWarning):
     """A model was fitted, but something about the data or the fit deserves a look."""
+
+
+class OptimisationError(EngineError, RuntimeError):
+    """An optimisation gave no plan: the problem is infeasible, or the solvers failed."""
+
+
+class Infeasible(OptimisationError):
+    """No plan meets every constraint. ``families`` names the constraint families that cannot
+    hold together (e.g. ``("trading budget", "reserve floor")``) and ``relaxations`` says by how
+    much each would have to give, alone (tonnes or CNY, as its message says)."""
+
+    def __init__(
+        self,
+        message: str,
+        families: tuple[str, ...] = (),
+        relaxations: dict[str, float] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.families = families
+        self.relaxations = dict(relaxations or {})
+
+
+class SolverFailed(OptimisationError):
+    """The primary solver and its named fallback both failed to solve a problem."""

@@ -1,0 +1,598 @@
+"""The compliance optimiser: a two-stage stochastic program for one entity and one cycle.
+
+Here-and-now decisions, the same in every scenario (date 0): ``buy0``, ``sell0`` allowances, a new
+forward ``f`` and CCERs ``ccer0``. Recourse per scenario s and later date d: ``buy[s, d]``,
+``sell[s, d]``, ``ccer_buy[s, d]``; at the deadline ``ccer_use[s]``, ``shortfall[s]`` and the
+valued bank ``valued_bank[s]``. Per scenario:
+
+- holdings ``h[s, d]`` = allowances + existing forwards delivered by d + net trades to d + ``f``
+  from ``forward_date`` on + the true-up from ``true_up_date`` on, written as a recursion over
+  dates (sparse); on every date ``h >= max(reserve floor, pledged, 0)``, and ``sell0 <= sellable``
+  (pledged allowances, and today's purchases, cannot be sold today);
+- trades per date and side <= ``liquidity_t``, costing a fee and the convex impact
+  ``impact x price x trade^2 / liquidity_t`` (trading the whole liquidity in one date costs
+  ``impact`` of the price on top); one second-order cone per scenario, behind an epigraph
+  variable, so the cones are not built twice (objective and CVaR);
+- CCERs used <= held + bought, and <= ``offset_cap_share`` x emissions;
+- surrendered = emissions - CCER used - shortfall, between 0 and ``h[s, D-1]``; the bank is what
+  is left, valued at the deadline price up to ``banking_base_t``. The rules' cap is
+  ``base + 1.5 x net sales``; the sales term makes the cap non-convex in the decisions (it would
+  reward selling with banking room), so the program uses the base alone: a conservative cap. No
+  cap where the market has none;
+- purchase spend (allowances and CCERs with their fees, the new forward) <= trading budget;
+- cost = purchases - sales + fees + impact + CCER cost + forward cost + penalty (multiple x
+  deadline price x shortfall, plus any fixed penalty per tonne) - value of the valued bank. The
+  existing forwards' price is sunk: out of cost and budget. The shortfall still owed next cycle
+  (``shortfall_carried``) is not priced on top of the penalty.
+
+Objective: ``"mean_cvar"`` minimises E[cost] + lambda x CVaR_alpha(cost) (Rockafellar-Uryasev),
+``"min_cvar"`` minimises CVaR subject to E[cost] <= ``cost_budget``. What a sweep changes is a
+``cp.Parameter`` of a DPP problem built once; the scenario matrices are constants (as Parameters
+they made the first solve ~20x slower). Internally tonnes are scaled by the expected emissions and
+money by that times today's price, so the solvers see numbers near 1.
+
+Two-stage means the recourse of a scenario sees that scenario's whole price path: where prices
+rise and fall it trades round trips up to the liquidity cap, which a real desk could not. Act on
+the here-and-now decisions and re-plan; judge the plan out of sample. Without fees a buy and a
+sale on the same date cancel at no cost, so only net trades are determined then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from engine.book import ComplianceBook
+from engine.compliance import ComplianceRules
+from engine.errors import ConfigurationError, OptimisationError
+from engine.markets import market_rules
+from engine.optimiser_errors import (
+    COST_BUDGET,
+    FALLBACK_SOLVER,
+    HOLDINGS,
+    INFEASIBLE_STATUSES,
+    LIQUIDITY,
+    PLEDGE,
+    RESERVE_FLOOR,
+    SOLVER,
+    TRADING_BUDGET,
+    diagnose_infeasible,
+    solve_with_fallback,
+)
+from engine.scenarios import Scenarios, weighted_var_cvar
+
+SHORTFALL_EVENT_T = 0.5
+"""A scenario counts as short when its shortfall exceeds this many tonnes."""
+
+MIN_CVAR_TIE_BREAK = 1e-4
+"""Weight of E[cost] beside CVaR in mode ``"min_cvar"``: CVaR alone leaves the recourse of the
+scenarios outside the tail free, so the plan would report arbitrary trades there."""
+
+Mode = Literal["mean_cvar", "min_cvar"]
+OVERRIDES = (
+    "lambda_", "liquidity_t", "trading_budget", "reserve_floor_t", "offset_cap_share",
+    "penalty_multiple", "banking_base_t", "cost_budget",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OptimiserSettings:
+    """How to optimise.
+
+    Attributes:
+        lambda_: risk aversion: weight of CVaR beside expected cost (mode ``"mean_cvar"``).
+        alpha: CVaR level (0.95: the mean of the worst 5 % of costs).
+        liquidity_t: most tonnes traded per date and side.
+        impact: market impact: trading ``q`` tonnes in a date costs ``impact x price x q^2 /
+            liquidity_t`` CNY on top of the price (0.02: 2 % of the price at full liquidity).
+        forward_price: CNY/t of a new forward hedge, or ``None`` when none is offered.
+        forward_date: date index at which the new forward delivers (default: the last date).
+        forward_cap_t: most tonnes of the new forward.
+        forward_delivery_index: date index at which the book's existing forwards deliver: one
+            index for all, one per forward, or ``None`` for ``forward_date``.
+        penalty_multiple: penalty per tonne short as a multiple of the deadline price; ``None``
+            takes the market's rule.
+        mode: ``"mean_cvar"`` or ``"min_cvar"``.
+        cost_budget: E[cost] limit (CNY) of mode ``"min_cvar"``.
+        solvers: the primary solver and the fallback tried once when it fails (cvxpy names).
+            Clarabel handles the conic impact term; on a pure LP (``impact=0``) HiGHS was ~3x
+            faster at 1,000 x 26 (it prints a banner to stdout once per process).
+    """
+
+    lambda_: float = 1.0
+    alpha: float = 0.95
+    liquidity_t: float = 100_000.0
+    impact: float = 0.02
+    forward_price: float | None = None
+    forward_date: int | None = None
+    forward_cap_t: float = 0.0
+    forward_delivery_index: int | tuple[int, ...] | None = None
+    penalty_multiple: float | None = None
+    mode: Mode = "mean_cvar"
+    cost_budget: float | None = None
+    solvers: tuple[str, str] = (SOLVER, FALLBACK_SOLVER)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "lambda_": self.lambda_ >= 0,
+            "alpha": 0 < self.alpha < 1,
+            "liquidity_t": self.liquidity_t > 0,
+            "impact": self.impact >= 0,
+            "forward_price": self.forward_price is None or self.forward_price > 0,
+            "forward_cap_t": self.forward_cap_t >= 0,
+            "penalty_multiple": self.penalty_multiple is None or self.penalty_multiple >= 0,
+            "mode": self.mode in ("mean_cvar", "min_cvar"),
+            "cost_budget": (self.cost_budget is not None) == (self.mode == "min_cvar"),
+            "solvers": len(self.solvers) == 2 and set(self.solvers) <= set(cp.installed_solvers()),
+        }
+        for name, ok in checks.items():
+            value = getattr(self, name)
+            if not ok or (isinstance(value, float) and not math.isfinite(value)):
+                raise ConfigurationError(f"optimiser setting {name} = {value!r} is impossible")
+        if self.forward_price is None and self.forward_cap_t > 0:
+            raise ConfigurationError("optimiser setting forward_cap_t > 0 needs a forward_price")
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A solved plan. Tonnes (t), CNY, and shadow prices as CNY of objective per unit.
+
+    Attributes:
+        buy_today_t, sell_today_t, forward_t, ccer_today_t: the here-and-now decisions.
+        expected_buy_t, expected_sell_t, expected_ccer_buy_t: D, weighted mean trades per date.
+        expected_ccer_use_t, expected_shortfall_t, expected_bank_t: at the deadline (the bank is
+            every tonne left after surrender; ``expected_valued_bank_t`` what of it is valued).
+        expected_cost, var, cvar: of the per-scenario costs ``scenario_cost`` (CNY, recomputed
+            from the decisions), VaR and CVaR at ``alpha``, weighted and empirical;
+            ``program_cvar`` is the program's eta + E[(cost - eta)+] / (1 - alpha), equal to
+            ``cvar`` at the optimum when the objective weighs CVaR (``lambda_ > 0`` or
+            ``"min_cvar"``).
+        shortfall_probability: weight of the scenarios short by more than 0.5 t.
+        expected_penalty: CNY.
+        ccer_cap_value: what one more tonne of CCER cap in every scenario is worth (CNY/t).
+        banking_cap_value: the same for the banking base (CNY/t); ``None`` without a cap.
+        budget_value: what one more CNY of trading budget is worth (CNY/CNY).
+        liquidity_value: D, what one more tonne of liquidity per date is worth (CNY/t).
+        objective: the optimised objective (CNY; CVaR + 1e-4 x E[cost] in mode
+            ``"min_cvar"``). Shadow prices are derivatives of it, so they include the CVaR term.
+        solver, solve_time_s, status, solver_notes: who solved, in how long (seconds, fallback
+            included), the cvxpy status, and the solvers' warnings, caught.
+    """
+
+    buy_today_t: float
+    sell_today_t: float
+    forward_t: float
+    ccer_today_t: float
+    expected_buy_t: np.ndarray
+    expected_sell_t: np.ndarray
+    expected_ccer_buy_t: np.ndarray
+    expected_ccer_use_t: float
+    expected_shortfall_t: float
+    expected_bank_t: float
+    expected_valued_bank_t: float
+    expected_cost: float
+    var: float
+    cvar: float
+    program_cvar: float
+    alpha: float
+    shortfall_probability: float
+    expected_penalty: float
+    scenario_cost: np.ndarray
+    ccer_cap_value: float
+    banking_cap_value: float | None
+    budget_value: float
+    liquidity_value: np.ndarray
+    objective: float
+    mode: str
+    lambda_: float
+    solver: str
+    solve_time_s: float
+    status: str
+    solver_notes: tuple[str, ...] = ()
+
+    def schedule(self) -> pd.DataFrame:
+        """Expected trades (t) per decision date (0 is today)."""
+        return pd.DataFrame(
+            {
+                "buy_t": self.expected_buy_t,
+                "sell_t": self.expected_sell_t,
+                "ccer_buy_t": self.expected_ccer_buy_t,
+                "liquidity_value": self.liquidity_value,
+            },
+            index=pd.RangeIndex(self.expected_buy_t.size, name="date"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: arrays become lists."""
+        out: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[item.name] = value
+        return out
+
+
+class _Data:
+    """The scaled constant data of one (book, scenarios, settings, rules)."""
+
+    def __init__(self, book, scenarios: Scenarios, settings: OptimiserSettings, rules) -> None:
+        sc = scenarios
+        self.S, self.D = sc.count, sc.dates
+        self.weights = sc.weights
+        self.tonne = max(float(sc.weights @ sc.emissions), 1.0)  # Q: tonnes per unit
+        self.price = float(sc.prices[0, 0])  # CNY/t per unit price
+        self.money = self.tonne * self.price
+        forward_date = self.D - 1 if settings.forward_date is None else settings.forward_date
+        _index("forward_date", forward_date, self.D)
+        self.forward_date = forward_date
+        delivery = settings.forward_delivery_index
+        delivery = forward_date if delivery is None else delivery
+        if isinstance(delivery, tuple):
+            if len(delivery) != len(book.forwards):
+                raise ConfigurationError(
+                    f"optimiser setting forward_delivery_index has {len(delivery)} indices for "
+                    f"the book's {len(book.forwards)} forwards"
+                )
+        else:
+            delivery = (delivery,) * len(book.forwards)
+        inflow = np.zeros((self.S, self.D))
+        inflow[:, 0] = book.allowances_t
+        for forward, index in zip(book.forwards, delivery, strict=True):
+            inflow[:, _index("forward_delivery_index", index, self.D)] += forward.tonnes
+        inflow[:, sc.true_up_date] += sc.true_up
+        self.inflow_t = inflow
+        self.inflow = inflow / self.tonne
+        self.forward_step = np.zeros(self.D)
+        self.forward_step[forward_date] = 1.0
+        self.forward_price = (settings.forward_price or 0.0) / self.price
+        self.forward_cap = settings.forward_cap_t / self.tonne
+        self.pledged = book.pledged_t / self.tonne
+        self.sellable = book.sellable_t / self.tonne
+        self.ccer_held = book.ccer_t / self.tonne
+        self.fee, self.offset_fee = rules.fee_rate, rules.offset_fee_rate
+        p, pc = sc.prices / self.price, sc.ccer_prices / self.price
+        self.buy_prices, self.sell_prices = p * (1 + self.fee), p * (1 - self.fee)
+        self.ccer_prices = pc * (1 + self.offset_fee)
+        self.impact_weights = settings.impact * p
+        self.deadline = sc.deadline_price / self.price
+        self.penalty_per_t = (rules.penalty_per_t or 0.0) / self.price
+        self.emissions = sc.emissions / self.tonne
+        self.alpha = settings.alpha
+        self.slack_bound = (
+            100.0
+            * (1 + np.abs(self.inflow).sum(axis=1).max() + self.emissions.max() + self.pledged)
+            * (1 + max(self.buy_prices.max(), self.ccer_prices.max(), self.forward_price))
+        )
+
+
+def _index(name: str, value: object, dates: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < dates:
+        raise ConfigurationError(
+            f"optimiser setting {name} = {value!r}: must be a date index in 0..{dates - 1}"
+        )
+    return int(value)
+
+
+class _Model:
+    """The cvxpy program; with ``phase1`` each constraint family gets a weighted slack and the
+    objective is the weighted slack (the infeasibility diagnosis)."""
+
+    def __init__(self, d: _Data, mode: Mode, bank_cap: bool, phase1: bool) -> None:
+        S, D = d.S, d.D
+        self.lam = cp.Parameter(nonneg=True, name="lambda")
+        self.liquidity = cp.Parameter(pos=True, name="liquidity")
+        self.inv_liquidity = cp.Parameter(pos=True, name="inverse_liquidity")
+        self.budget = cp.Parameter(nonneg=True, name="trading_budget")
+        self.floor = cp.Parameter(nonneg=True, name="reserve_floor")
+        self.lowest = cp.Parameter(nonneg=True, name="holdings_floor")
+        self.cap_share = cp.Parameter(nonneg=True, name="offset_cap_share")
+        self.penalty = cp.Parameter(nonneg=True, name="penalty_multiple")
+        self.bank_base = cp.Parameter(nonneg=True, name="banking_base") if bank_cap else None
+        self.cost_budget = cp.Parameter(name="cost_budget") if mode == "min_cvar" else None
+        families = [TRADING_BUDGET, RESERVE_FLOOR, LIQUIDITY, PLEDGE, HOLDINGS]
+        families += [COST_BUDGET] if mode == "min_cvar" else []
+        slack: dict[str, Any] = {f: 0.0 for f in families}
+        self.slack_weight: dict[str, cp.Parameter] = {}
+        if phase1:
+            slack = {f: cp.Variable(nonneg=True, name=f) for f in families}
+            self.slack_weight = {f: cp.Parameter(nonneg=True, name=f) for f in families}
+            self.slack_bound = cp.Parameter(pos=True, name="slack_bound")
+        self.slack = slack
+
+        self.buy0, self.sell0, self.forward, self.ccer0 = (
+            cp.Variable(nonneg=True, name=n) for n in ("buy0", "sell0", "forward", "ccer0")
+        )
+        self.buy = cp.Variable((S, D - 1), nonneg=True, name="buy")
+        self.sell = cp.Variable((S, D - 1), nonneg=True, name="sell")
+        self.ccer_buy = cp.Variable((S, D - 1), nonneg=True, name="ccer_buy")
+        self.ccer_use = cp.Variable(S, nonneg=True, name="ccer_use")
+        self.shortfall = cp.Variable(S, nonneg=True, name="shortfall")
+        self.valued_bank = cp.Variable(S, nonneg=True, name="valued_bank")
+        self.holdings = h = cp.Variable((S, D), name="holdings")
+        step = d.forward_step
+        today = self.buy0 - self.sell0 + step[0] * self.forward
+        later = self.buy - self.sell + self.forward * np.broadcast_to(step[1:], (S, D - 1))
+        constraints = [
+            h[:, 0] == d.inflow[:, 0] + today,
+            h[:, 1:] == h[:, :-1] + d.inflow[:, 1:] + later,
+            self.forward <= d.forward_cap,
+            self.sell0 <= d.sellable + slack[PLEDGE],
+        ]
+        if phase1:
+            constraints += [
+                h >= self.floor - slack[RESERVE_FLOOR],
+                h >= d.pledged - slack[PLEDGE],
+                h >= -slack[HOLDINGS],
+            ]
+        else:  # one row per holding: the highest of the floor, the pledge and zero
+            constraints.append(h >= self.lowest)
+        cap = self.liquidity + slack[LIQUIDITY]
+        self.liquidity_today = [self.buy0 <= cap, self.sell0 <= cap]
+        self.liquidity_later = [self.buy <= cap, self.sell <= cap]
+        constraints += self.liquidity_today + self.liquidity_later
+
+        surrendered = d.emissions - self.ccer_use - self.shortfall
+        self.ccer_cap = self.ccer_use <= self.cap_share * d.emissions
+        constraints += [
+            self.ccer_use <= d.ccer_held + self.ccer0 + cp.sum(self.ccer_buy, axis=1),
+            self.ccer_cap,
+            surrendered >= 0,
+            surrendered <= h[:, -1],
+            self.valued_bank <= h[:, -1] - surrendered,
+        ]
+        self.bank_cap = None
+        if self.bank_base is not None:
+            self.bank_cap = self.valued_bank <= self.bank_base
+            constraints.append(self.bank_cap)
+
+        price0, ccer0 = d.buy_prices[0, 0], d.ccer_prices[0, 0]
+        spend = (
+            price0 * self.buy0
+            + ccer0 * self.ccer0
+            + d.forward_price * self.forward
+            + cp.sum(
+                cp.multiply(d.buy_prices[:, 1:], self.buy)
+                + cp.multiply(d.ccer_prices[:, 1:], self.ccer_buy),
+                axis=1,
+            )
+        )
+        self.budget_rows = spend <= self.budget + slack[TRADING_BUDGET]
+        constraints.append(self.budget_rows)
+        sales = d.sell_prices[0, 0] * self.sell0 + cp.sum(
+            cp.multiply(d.sell_prices[:, 1:], self.sell), axis=1
+        )
+        penalty = self.penalty * cp.multiply(d.deadline, self.shortfall)
+        cost = spend - sales + penalty + d.penalty_per_t * self.shortfall
+        cost = cost - cp.multiply(d.deadline, self.valued_bank)
+        if d.impact_weights.max() > 0:  # an epigraph, so that the cones are not built twice
+            self.impact = cp.Variable(S, nonneg=True, name="impact")
+            root = np.sqrt(d.impact_weights)  # one cone per scenario, over its dates and sides
+            trades = cp.hstack(
+                [
+                    root[:, :1] @ cp.reshape(cp.hstack([self.buy0, self.sell0]), (1, 2), "C"),
+                    cp.multiply(root[:, 1:], self.buy),
+                    cp.multiply(root[:, 1:], self.sell),
+                ]
+            )
+            squares = cp.quad_over_lin(trades, 1.0, axis=1)
+            constraints.append(self.impact >= self.inv_liquidity * squares)
+            cost = cost + self.impact
+        expected = d.weights @ cost
+        if self.cost_budget is not None:
+            constraints.append(expected <= self.cost_budget + slack[COST_BUDGET])
+        if phase1:
+            constraints += [t <= self.slack_bound for t in slack.values()]
+            objective = cp.sum([self.slack_weight[f] * slack[f] for f in families])
+        else:
+            self.eta = cp.Variable(name="var")
+            self.excess = cp.Variable(S, nonneg=True, name="excess")
+            constraints.append(self.excess >= cost - self.eta)
+            self.cvar = self.eta + (d.weights @ self.excess) / (1 - d.alpha)
+            if mode == "min_cvar":  # a small weight on E[cost] settles the untailed scenarios
+                objective = self.cvar + MIN_CVAR_TIE_BREAK * expected
+            else:
+                objective = expected + self.lam * self.cvar
+        self.problem = cp.Problem(cp.Minimize(objective), constraints)
+        if not self.problem.is_dcp(dpp=True):
+            raise OptimisationError("the compliance program is not DPP: a Parameter is misused")
+
+    def set(self, values: dict[str, float | None], d: _Data) -> None:
+        """Set every Parameter from unscaled ``values`` (tonnes, CNY)."""
+        self.lam.value = values["lambda_"]
+        self.liquidity.value = values["liquidity_t"] / d.tonne
+        self.inv_liquidity.value = d.tonne / values["liquidity_t"]
+        self.budget.value = values["trading_budget"] / d.money
+        self.floor.value = values["reserve_floor_t"] / d.tonne
+        self.lowest.value = max(self.floor.value, d.pledged)
+        self.cap_share.value = values["offset_cap_share"]
+        self.penalty.value = values["penalty_multiple"]
+        if self.bank_base is not None:
+            self.bank_base.value = values["banking_base_t"] / d.tonne
+        if self.cost_budget is not None:
+            self.cost_budget.value = values["cost_budget"] / d.money
+        if self.slack_weight:
+            self.slack_bound.value = d.slack_bound * (1 + values["reserve_floor_t"] / d.tonne)
+
+
+class ComplianceOptimiser:
+    """The compliance program of one book over one scenario set, built once and re-solved.
+
+    ``solve(**overrides)`` sets the Parameters (the settings' values, or those named in
+    ``OVERRIDES`` for this call only) and re-solves; ``frontier(lambdas)`` sweeps the risk
+    aversion. ``rules`` defaults to the book's market's compliance rules (fees, offset cap,
+    banking base, penalty); pass a ``dataclasses.replace`` variant for a what-if.
+    """
+
+    def __init__(
+        self,
+        book: ComplianceBook,
+        scenarios: Scenarios,
+        settings: OptimiserSettings | None = None,
+        rules: ComplianceRules | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        self.book, self.scenarios = book, scenarios
+        self.settings = settings = settings or OptimiserSettings()
+        rules = rules or market_rules(book.market).compliance
+        assert rules is not None  # a ComplianceBook's market has compliance rules
+        self.rules = rules
+        penalty = settings.penalty_multiple
+        self._defaults: dict[str, float | None] = {
+            "lambda_": settings.lambda_,
+            "liquidity_t": settings.liquidity_t,
+            "trading_budget": book.trading_budget,
+            "reserve_floor_t": book.reserve_floor_t,
+            "offset_cap_share": rules.offset_cap_share or 0.0,
+            "penalty_multiple": penalty if penalty is not None else rules.penalty_multiple or 0.0,
+            "banking_base_t": rules.banking_base_t,
+            "cost_budget": settings.cost_budget,
+        }
+        self._data = _Data(book, scenarios, settings, rules)
+        self._bank_cap = rules.banking_base_t is not None
+        self._model = _Model(self._data, settings.mode, self._bank_cap, phase1=False)
+        self._phase1: _Model | None = None
+        self.build_seconds = time.perf_counter() - started
+
+    @property
+    def problem(self) -> cp.Problem:
+        """The compiled program (the same object across re-solves)."""
+        return self._model.problem
+
+    def parameter_values(self, **overrides: float) -> dict[str, float | None]:
+        """The Parameter values a solve with these overrides uses (tonnes, CNY)."""
+        unknown = sorted(set(overrides) - set(OVERRIDES))
+        if unknown:
+            raise ConfigurationError(f"unknown overrides {unknown}; known: {', '.join(OVERRIDES)}")
+        values = {**self._defaults}
+        for name, value in overrides.items():
+            if name == "banking_base_t" and not self._bank_cap:
+                raise ConfigurationError("banking_base_t: the market's rules have no banking cap")
+            if name == "cost_budget" and self.settings.mode != "min_cvar":
+                raise ConfigurationError("cost_budget applies to mode 'min_cvar' only")
+            if name == "lambda_" and self.settings.mode != "mean_cvar":
+                raise ConfigurationError("lambda_ applies to mode 'mean_cvar' only")
+            value = float(value)
+            ok = math.isfinite(value) and (value >= 0 or name == "cost_budget")
+            ok = ok and (name != "liquidity_t" or value > 0)
+            ok = ok and (name != "offset_cap_share" or value <= 1)
+            if not ok:
+                raise ConfigurationError(f"override {name} = {value!r} is impossible")
+            values[name] = value
+        return values
+
+    def solve(self, **overrides: float) -> Plan:
+        """Solve with the settings' Parameter values, changed by ``overrides`` for this call.
+
+        Raises:
+            Infeasible: naming the constraint families that cannot hold together.
+            SolverFailed: when the primary solver and the fallback both fail.
+        """
+        values = self.parameter_values(**overrides)
+        self._model.set(values, self._data)
+        solver, status, seconds, notes = solve_with_fallback(
+            self._model.problem, self.settings.solvers, "the compliance program"
+        )
+        if status in INFEASIBLE_STATUSES:
+            raise self._diagnose(values)
+        return self._plan(values, solver, status, seconds, notes)
+
+    def frontier(self, lambdas: Iterable[float]) -> pd.DataFrame:
+        """Expected cost and CVaR (CNY) per risk aversion, re-solving the built program."""
+        if self.settings.mode != "mean_cvar":
+            raise ConfigurationError("a frontier over lambda needs mode 'mean_cvar'")
+        columns = ("expected_cost", "cvar", "var", "shortfall_probability", "buy_today_t",
+                   "sell_today_t", "forward_t", "ccer_today_t")  # fmt: skip
+        rows = []
+        for lam in lambdas:
+            plan = self.solve(lambda_=float(lam))
+            rows.append({"lambda_": float(lam), **{c: getattr(plan, c) for c in columns}})
+        return pd.DataFrame(rows).set_index("lambda_")
+
+    def _plan(self, values, solver: str, status: str, seconds: float, notes) -> Plan:
+        m, d, sc = self._model, self._data, self.scenarios
+        q, w = d.tonne, d.weights
+
+        def tonnes(variable: cp.Variable) -> np.ndarray:
+            return np.maximum(np.asarray(variable.value, dtype=np.float64), 0.0) * q
+
+        buy0, sell0, forward, ccer0 = (tonnes(v) for v in (m.buy0, m.sell0, m.forward, m.ccer0))
+        buy = np.column_stack([np.full(d.S, buy0), tonnes(m.buy)])
+        sell = np.column_stack([np.full(d.S, sell0), tonnes(m.sell)])
+        ccer_buy = np.column_stack([np.full(d.S, ccer0), tonnes(m.ccer_buy)])
+        ccer_use, shortfall = tonnes(m.ccer_use), tonnes(m.shortfall)
+        # per-scenario costs recomputed from the decisions, in CNY
+        fee, offset_fee = self.rules.fee_rate, self.rules.offset_fee_rate
+        liquidity = values["liquidity_t"]
+        spend = ((1 + fee) * sc.prices * buy + (1 + offset_fee) * sc.ccer_prices * ccer_buy).sum(1)
+        spend += (self.settings.forward_price or 0.0) * forward
+        sales = ((1 - fee) * sc.prices * sell).sum(1)
+        impact = (self.settings.impact * sc.prices * (buy**2 + sell**2)).sum(1) / liquidity
+        final = d.inflow_t.sum(1) + buy.sum(1) - sell.sum(1) + forward
+        bank = np.maximum(final - (sc.emissions - ccer_use - shortfall), 0.0)
+        base = values["banking_base_t"]
+        valued = bank if base is None else np.minimum(bank, base)
+        per_t = values["penalty_multiple"] * sc.deadline_price + (self.rules.penalty_per_t or 0.0)
+        penalty = per_t * shortfall
+        cost = spend - sales + impact + penalty - sc.deadline_price * valued
+        var, cvar = weighted_var_cvar(cost, w, d.alpha)
+
+        def dual(constraint) -> float:
+            return float(np.sum(constraint.dual_value)) if constraint is not None else 0.0
+
+        liquidity_value = np.zeros(d.D)
+        liquidity_value[0] = sum(dual(c) for c in m.liquidity_today)
+        for c in m.liquidity_later:
+            liquidity_value[1:] += np.asarray(c.dual_value).sum(axis=0)
+        return Plan(
+            buy_today_t=float(buy0),
+            sell_today_t=float(sell0),
+            forward_t=float(forward),
+            ccer_today_t=float(ccer0),
+            expected_buy_t=w @ buy,
+            expected_sell_t=w @ sell,
+            expected_ccer_buy_t=w @ ccer_buy,
+            expected_ccer_use_t=float(w @ ccer_use),
+            expected_shortfall_t=float(w @ shortfall),
+            expected_bank_t=float(w @ bank),
+            expected_valued_bank_t=float(w @ valued),
+            expected_cost=float(w @ cost),
+            var=var,
+            cvar=cvar,
+            program_cvar=float(m.cvar.value) * d.money,
+            alpha=d.alpha,
+            shortfall_probability=float(w @ (shortfall > SHORTFALL_EVENT_T)),
+            expected_penalty=float(w @ penalty),
+            scenario_cost=cost,
+            ccer_cap_value=dual(m.ccer_cap) * d.price,
+            banking_cap_value=dual(m.bank_cap) * d.price if m.bank_cap is not None else None,
+            budget_value=dual(m.budget_rows),
+            liquidity_value=liquidity_value * d.price,
+            objective=float(m.problem.value) * d.money,
+            mode=self.settings.mode,
+            lambda_=float(values["lambda_"]),
+            solver=solver,
+            solve_time_s=seconds,
+            status=status,
+            solver_notes=notes,
+        )
+
+    def _diagnose(self, values: dict[str, float | None]) -> OptimisationError:
+        if self._phase1 is None:
+            self._phase1 = _Model(self._data, self.settings.mode, self._bank_cap, phase1=True)
+        self._phase1.set(values, self._data)
+        units = {f: self._data.tonne for f in self._phase1.slack}
+        units.update({TRADING_BUDGET: self._data.money, COST_BUDGET: self._data.money})
+        return diagnose_infeasible(
+            self._phase1, self.settings.solvers, values, units, self.book.pledged_t
+        )
