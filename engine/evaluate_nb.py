@@ -9,8 +9,8 @@ future; they follow a rule instead:
   forwards still to be delivered) over the dates left, at most the liquidity cap a date and
   within what the trading budget has left; nothing is sold;
 - at the deadline, surrender what is held and the CCER allowed; the rest is short and pays the
-  penalty (multiple x the deadline month's average price); a surplus is banked up to the cap and
-  valued at the deadline price, the excess is worthless.
+  penalty (multiple x the deadline month's average price, plus any fixed amount a tonne); a
+  surplus is banked up to the cap and valued at the deadline price, the excess is worthless.
 
 The rule knows the path's own emissions (an entity follows its output through the year); it
 never sees a future price. Costs add up as in the optimiser: purchases - sales + fees + impact +
@@ -25,14 +25,15 @@ from engine._numba import njit, prange
 BUY, SELL, FORWARD, CCER_BUY = range(4)
 # Book and rule layout.
 (
-    HOLDINGS, CCER_HELD, OLD_FORWARDS, FORWARD_PRICE, OLD_FORWARD_COST, FEE, CCER_FEE, IMPACT,
-    LIQUIDITY, BUDGET, PENALTY_MULTIPLE, OFFSET_SHARE, BANK_CAP, N_BOOK,
+    HOLDINGS, CCER_HELD, FORWARD_PRICE, OLD_FORWARD_COST, FEE, CCER_FEE, IMPACT, LIQUIDITY,
+    BUDGET, PENALTY_MULTIPLE, PENALTY_PER_T, OFFSET_SHARE, BANK_CAP, N_BOOK,
 ) = range(14)  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
 def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, true_up,
-                true_up_date, forward_date, cost, shortfall, penalty, banked):  # fmt: skip
+                true_up_date, arrivals, forward_date, cost, shortfall, penalty,
+                banked):  # fmt: skip
     """Per path: ``cost`` (currency), ``shortfall`` (t), ``penalty`` (currency) and ``banked``
     (t, valued) of the first-stage decision ``first`` followed by the even-buying rule.
 
@@ -42,30 +43,35 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
         prices: paths x dates, CEA price per tonne; column 0 is today.
         ccer_price0: today's CCER price per tonne.
         deadline_price, emissions, true_up: per path.
-        true_up_date, forward_date: date indices at which the true-up and the forwards arrive.
+        true_up_date: date index at which the true-up arrives (dates + 0 is the deadline).
+        arrivals: dates + 1, tonnes of the book's forwards delivered at each date index (the last
+            entry: at the deadline).
+        forward_date: date index at which the new forward delivers.
     """
     n_paths, n_dates = prices.shape
     fee, impact, liquidity = book[FEE], book[IMPACT], book[LIQUIDITY]
     for i in prange(n_paths):
         p0 = prices[i, 0]
         buy0, sell0 = first[BUY], first[SELL]
-        spend = buy0 * p0 + first[CCER_BUY] * ccer_price0 + first[FORWARD] * book[FORWARD_PRICE]
-        total = spend - sell0 * p0
-        total += fee * (buy0 + sell0) * p0 + book[CCER_FEE] * first[CCER_BUY] * ccer_price0
+        # The budget counts purchases with their fees and the new forward, as the optimiser's.
+        spend = buy0 * p0 * (1.0 + fee) + first[FORWARD] * book[FORWARD_PRICE]
+        spend += first[CCER_BUY] * ccer_price0 * (1.0 + book[CCER_FEE])
+        total = spend - sell0 * p0 * (1.0 - fee)
         total += impact * p0 * (buy0 * buy0 + sell0 * sell0) / liquidity
         total += book[OLD_FORWARD_COST]
         held = book[HOLDINGS] + buy0 - sell0
         ccer_usable = min(book[CCER_HELD] + first[CCER_BUY], book[OFFSET_SHARE] * emissions[i])
-        forwards = book[OLD_FORWARDS] + first[FORWARD]
-        for d in range(1, n_dates):
-            if d == true_up_date:
-                held += true_up[i]
-            if d == forward_date:
-                held += forwards
-            coming = (true_up[i] if d < true_up_date else 0.0) + (
-                forwards if d < forward_date else 0.0
-            )
-            missing = emissions[i] - ccer_usable - held - coming
+        to_come = first[FORWARD] + true_up[i]
+        for d in range(n_dates + 1):
+            to_come += arrivals[d]
+        for d in range(1, n_dates + 1):  # dates 1..D-1, then the deadline (d = D)
+            arriving = arrivals[d] + (first[FORWARD] if d == forward_date else 0.0)
+            arriving += true_up[i] if d == true_up_date else 0.0
+            held += arriving
+            to_come -= arriving
+            if d == n_dates:
+                break
+            missing = emissions[i] - ccer_usable - held - to_come
             if missing <= 0.0:
                 continue
             price = prices[i, d]
@@ -74,17 +80,15 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
             buy = min(slice_t, liquidity, affordable)
             if buy <= 0.0:
                 continue
-            spend += buy * price
+            spend += buy * price * (1.0 + fee)
             total += buy * price * (1.0 + fee) + impact * price * buy * buy / liquidity
             held += buy
-        if true_up_date >= n_dates:  # arrives at the deadline itself
-            held += true_up[i]
-        if forward_date >= n_dates:
-            held += forwards
+        held += arrivals[0] + (first[FORWARD] if forward_date == 0 else 0.0)
+        held += true_up[i] if true_up_date == 0 else 0.0
         short = max(emissions[i] - ccer_usable - held, 0.0)
         surplus = max(held + ccer_usable - emissions[i], 0.0)
         bank = min(surplus, book[BANK_CAP])
-        fine = book[PENALTY_MULTIPLE] * deadline_price[i] * short
+        fine = (book[PENALTY_MULTIPLE] * deadline_price[i] + book[PENALTY_PER_T]) * short
         total += fine - bank * deadline_price[i]
         cost[i] = total
         shortfall[i] = short

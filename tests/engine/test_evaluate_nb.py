@@ -20,17 +20,21 @@ def book_vector(**values: float) -> np.ndarray:
     return book
 
 
-def run(first, book, prices, *, deadline=None, emissions, true_up=None, true_up_date=99,
-        forward_date=99, ccer_price0=0.0):  # fmt: skip
+def run(first, book, prices, *, deadline=None, emissions, true_up=None, true_up_date=None,
+        arrivals=None, forward_date=None, ccer_price0=0.0):  # fmt: skip
     prices = np.atleast_2d(np.asarray(prices, dtype=float))
     n = prices.shape[0]
     deadline = np.full(n, prices[0, -1]) if deadline is None else np.asarray(deadline, float)
     emissions = np.broadcast_to(np.asarray(emissions, float), (n,)).copy()
     true_up = np.zeros(n) if true_up is None else np.asarray(true_up, float)
+    dates = prices.shape[1]
+    arrivals = np.zeros(dates + 1) if arrivals is None else np.asarray(arrivals, float)
+    true_up_date = dates if true_up_date is None else true_up_date
+    forward_date = dates if forward_date is None else forward_date
     out = [np.empty(n) for _ in range(4)]
     ev.evaluate_nb(
         np.asarray(first, float), book, prices, ccer_price0, deadline, emissions, true_up,
-        true_up_date, forward_date, *out,
+        true_up_date, arrivals, forward_date, *out,
     )  # fmt: skip
     return out
 
@@ -65,15 +69,33 @@ def test_budget_and_liquidity_leave_a_shortfall_that_pays_the_penalty():
 
 def test_ccer_within_the_cap_true_up_forwards_and_banking():
     book = book_vector(holdings=900, ccer_held=80, offset_share=0.05, bank_cap=20,
-                       old_forwards=100, old_forward_cost=7_000)  # fmt: skip
+                       old_forward_cost=7_000)  # fmt: skip
     cost, short, _fine, bank = run(
         [0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000, true_up=[30], true_up_date=1,
-        forward_date=2, deadline=[75],
+        arrivals=[0, 0, 100, 0], deadline=[75],
     )  # fmt: skip
     # Covered by 900 held + 50 CCER (cap 5 % of 1,000) + 30 true-up + 100 forward = 1,080:
     # no purchase, 80 t surplus of which 20 banked at 75.
     assert short[0] == 0 and bank[0] == 20
     assert cost[0] == pytest.approx(7_000 - 20 * 75)
+
+
+def test_what_arrives_later_is_not_bought_now():
+    """A 600 t forward delivered at the deadline and a 300 t true-up on date 2: of 1,000 t only
+    100 are missing, bought 50 and 50 on dates 1 and 2. A new 200 t forward at 55 on date 1
+    covers them instead, and its extra 100 t are banked at the deadline price (70)."""
+    book = book_vector(offset_share=0)
+    cost, short, *_ = run(
+        [0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000, true_up=[300], true_up_date=2,
+        arrivals=[0, 0, 0, 600],
+    )  # fmt: skip
+    assert short[0] == pytest.approx(0) and cost[0] == pytest.approx(50 * 60 + 50 * 70)
+    book = book_vector(offset_share=0, forward_price=55)
+    cost, short, *_ = run(
+        [0, 0, 200, 0], book, [[50, 60, 70]], emissions=1000, true_up=[300], true_up_date=2,
+        arrivals=[0, 0, 0, 600], forward_date=1,
+    )  # fmt: skip
+    assert short[0] == pytest.approx(0) and cost[0] == pytest.approx(200 * 55 - 100 * 70)
 
 
 def test_paths_are_independent_and_parallel():
