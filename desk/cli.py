@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk import exit_codes
-from engine.errors import ConfigurationError, ModelError
+from engine.errors import ConfigurationError, ModelError, OptimisationError
 from engine.markets import MARKETS, market_rules
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
@@ -122,6 +122,8 @@ def _exit_code(exc: Exception) -> int:
         return exit_codes.DATA
     if isinstance(exc, ModelError):
         return exit_codes.MODEL
+    if isinstance(exc, OptimisationError):
+        return exit_codes.INFEASIBLE
     if isinstance(exc, ConfigurationError):
         return exit_codes.CONFIG
     return exit_codes.FAILURE
@@ -139,7 +141,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 ok, 1 unexpected error, 2 wrong usage,
     3 bad or missing market data, 4 impossible configuration,
-    5 no usable volatility model.
+    5 no usable volatility model, 6 no feasible plan.
     """
     ctx.ensure_object(dict)["debug"] = debug
 
@@ -367,6 +369,75 @@ def simulate_command(
         f"{paths:,} paths x {days} days, seed {seed}: close on day {days} "
         f"5 % {end[0.05]:.2f}, median {end[0.5]:.2f}, 95 % {end[0.95]:.2f} "
         f"({rules.currency}/t; last close {p.last_price:.2f})"
+    )
+    for path in run.files:
+        click.echo(f"wrote {path}")
+
+
+@cli.command("optimise")
+@click.option(
+    "--book",
+    "book_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The compliance book (TOML; see examples/power_company_book.toml).",
+)
+@SOURCE_OPTION
+@click.option("--paths", type=click.IntRange(min=10), default=20_000, show_default=True,
+              help="Simulated paths to the deadline (the out-of-sample set).")  # fmt: skip
+@click.option("--scenarios", type=click.IntRange(min=2), default=200, show_default=True,
+              help="Scenarios the optimiser sees (reduced from the paths).")  # fmt: skip
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Trading days between decision dates.")  # fmt: skip
+@click.option("--lambda", "lambda_", type=click.FloatRange(min=0), default=1.0,
+              show_default=True, help="Risk aversion: CVaR 95 % weight.")  # fmt: skip
+@click.option("--frontier", is_flag=True, help="Also sweep lambda and draw the frontier.")
+@click.option("--liquidity", type=click.FloatRange(min=0, min_open=True), default=200_000.0,
+              show_default=True, help="Most tonnes traded per decision date and side.")  # fmt: skip
+@click.option("--impact", type=click.FloatRange(min=0), default=0.02, show_default=True,
+              help="Market impact at full liquidity, as a share of the price.")  # fmt: skip
+@click.option("--allow-integrated", is_flag=True, help="Accept an integrated GARCH fit.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("plan"),
+              show_default=True, help="Folder for the plan and the frontier.")  # fmt: skip
+def optimise_command(
+    book_path: Path,
+    source: str,
+    paths: int,
+    scenarios: int,
+    seed: int,
+    every: int,
+    lambda_: float,
+    frontier: bool,
+    liquidity: float,
+    impact: float,
+    allow_integrated: bool,
+    out: Path,
+) -> None:
+    """Tomorrow's plan for a compliance book: trades, hedge, CCER use, reserve, cost and risk,
+    shadow prices, and the plan's cost out of sample on every simulated path."""
+    from desk.optimise import OptimiseRequest, run_optimise
+
+    request = OptimiseRequest(
+        book=book_path, source=source, out=out, paths=paths, scenarios=scenarios, seed=seed,
+        every=every, lambda_=lambda_, frontier=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0) if frontier else (),
+        liquidity_t=liquidity, impact=impact, allow_integrated=allow_integrated,
+    )  # fmt: skip
+    run = run_optimise(request)
+    p, ev = run.plan, run.evaluation
+    click.echo(
+        f"today: buy {p.buy_today_t:,.0f} t, sell {p.sell_today_t:,.0f} t, forward "
+        f"{p.forward_t:,.0f} t, CCER {p.ccer_today_t:,.0f} t "
+        f"({run.days_to_deadline} trading days to the deadline)"
+    )
+    click.echo(
+        f"in sample ({scenarios} scenarios): E[cost] {p.expected_cost:,.0f}, CVaR95 "
+        f"{p.cvar:,.0f}, P(shortfall) {p.shortfall_probability:.1%}"
+    )
+    click.echo(
+        f"out of sample ({paths:,} paths): E[cost] {ev.expected_cost:,.0f}, CVaR95 "
+        f"{ev.cvar:,.0f}, P(shortfall) {ev.shortfall_probability:.1%}, "
+        f"E[penalty] {ev.expected_penalty:,.0f}"
     )
     for path in run.files:
         click.echo(f"wrote {path}")

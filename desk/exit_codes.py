@@ -6,3 +6,4 @@ USAGE = 2  # a wrong option or argument (click's own code)
 DATA = 3  # market data missing, unreadable or invalid
 CONFIG = 4  # an impossible setting
 MODEL = 5  # no usable volatility model: too little data, a flat series, a failed fit
+INFEASIBLE = 6  # no plan meets the constraints, or the solvers failed

@@ -134,8 +134,10 @@ def diagnose_infeasible(
             kept = trial  # infeasible even without this family: not needed to explain it
     needs = {}
     for family in kept:
-        relaxed = slacks({f: 1.0 if f == family else HARD_WEIGHT for f in families})
-        needs[family] = relaxed[family] * units[family]
+        # What this family must give when the other conflicting families hold; families outside
+        # the conflict may give freely (they are not what makes the plan impossible).
+        weights = {f: 1.0 if f == family else HARD_WEIGHT if f in kept else 0.0 for f in families}
+        needs[family] = slacks(weights)[family] * units[family]
     parts = [_describe(f, needs[f], values, pledged_t) for f in kept]
     if len(kept) == 1:
         message = f"infeasible: the {kept[0]} cannot hold: {parts[0]}."
