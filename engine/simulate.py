@@ -143,9 +143,11 @@ class FanChart:
     memory_bytes: int
 
 
-def _grid(params: VolatilityParams, spec: SimulationSpec, bins: int) -> tuple[float, float]:
-    """A grid of log closes wide enough for all but a negligible share of paths."""
-    vector = kernel_params(params, spec)
+def _grid(
+    params: VolatilityParams, spec: SimulationSpec, vector: np.ndarray, bins: int
+) -> tuple[float, float]:
+    """A grid of log closes wide enough for all but a negligible share of paths (``vector``:
+    the kernels' parameters of ``params`` and ``spec``)."""
     if params.is_stationary:  # the expected variance moves from VAR0 to the long-run level
         daily = max(vector[nb.VAR0], vector[nb.OMEGA] / (1.0 - params.persistence))
     else:  # integrated: it grows by omega a day
@@ -176,8 +178,8 @@ def simulate_fan(
         raise ConfigurationError(f"quantiles must lie in (0, 1), got {quantiles}")
     if any(level <= 0 for level in levels):
         raise ConfigurationError(f"price levels must be positive, got {levels}")
-    lo, width = _grid(params, spec, bins)
     vector = kernel_params(params, spec)
+    lo, width = _grid(params, spec, vector, bins)
     innovations = innovations_table(params)
     counts = np.zeros((spec.days, bins), dtype=np.int64)
     sums, sq_sums = np.zeros(spec.days), np.zeros(spec.days)

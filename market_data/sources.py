@@ -68,7 +68,7 @@ def _parse(
     _check_options(fmt, options)
     band = rules.daily_band
     if fmt == "wind":
-        parsed, _ = parse_wind(path, rules, segment=options.segment, instrument=options.instrument)
+        parsed = parse_wind(path, rules, segment=options.segment, instrument=options.instrument)
         if options.segment == "block":
             band = rules.block_band
     elif fmt == "seee":

@@ -97,8 +97,8 @@ def parse_wind(
     *,
     segment: Segment = "total",
     instrument: str | None = None,
-) -> tuple[Parsed, str]:
-    """Read a Wind export into an unvalidated tidy frame; returns it with its price currency."""
+) -> Parsed:
+    """Read a Wind export into an unvalidated tidy frame (prices in the market's currency)."""
     source = str(path)
     reader = csv.reader(io.StringIO(read_text(path)))
     header: dict[str, list[str]] = {}
@@ -141,7 +141,7 @@ def parse_wind(
             f"columns: {available}"
         )
 
-    scale, currency = _scales(picked, rules, source)
+    scale = _scales(picked, rules, source)
     width = len(names)
     if segment != "total" and picked["volume"] is not None:
         body = [(line, _without_idle_segment(cells, picked, width)) for line, cells in body]
@@ -157,7 +157,7 @@ def parse_wind(
         },
         dtype="object",
     )
-    return tidy_from_raw(raw, source=source, scale=scale), currency
+    return tidy_from_raw(raw, source=source, scale=scale)
 
 
 def _without_idle_segment(
@@ -177,10 +177,10 @@ def _without_idle_segment(
 
 def _scales(
     picked: dict[str, WindColumn | None], rules: MarketRules, source: str
-) -> tuple[dict[str, float], str]:
-    """Factors from each column's unit to the tidy unit, and the price currency."""
+) -> dict[str, float]:
+    """Factors from each column's unit to the tidy unit; prices must be in the market's
+    currency."""
     scale: dict[str, float] = {}
-    currency: str | None = None
     for role, column in picked.items():
         if column is None:
             continue
@@ -194,7 +194,6 @@ def _scales(
                     f"{source}: prices are in {this} but market {rules.code!r} trades in "
                     f"{rules.currency}; pass the right market"
                 )
-            currency = this
         elif role == "volume":
             factor = volume_scale(column.unit, rules.lot_t)
             if factor is None:
@@ -207,5 +206,4 @@ def _scales(
             if money[1] != rules.currency:
                 raise DataError(f"{where}: turnover in {money[1]}, not {rules.currency}")
             scale[role] = money[0]
-    assert currency is not None
-    return scale, currency
+    return scale
