@@ -19,114 +19,24 @@ from rich.console import Console
 from rich.table import Table
 
 from desk import exit_codes
-from engine.errors import ConfigurationError, ModelError, OptimisationError
-from engine.markets import MARKETS, market_rules
+from desk.cli_common import (
+    MARKET_OPTION,
+    SOURCE_OPTION,
+    CarbonGroup,
+    finite,
+    given,
+    read_options,
+    source_options,
+)
+from engine.errors import ModelError
+from engine.markets import market_rules
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
-    FORMATS,
-    REFERENCE,
-    DataError,
     DataWarning,
-    SourceOptions,
     check,
     load,
     summarise,
 )
-
-MARKET_OPTION = click.option(
-    "--market",
-    type=click.Choice(sorted(MARKETS), case_sensitive=False),
-    default="cea",
-    show_default=True,
-    help="The market whose rules (band, calendar, currency) apply to the data.",
-)
-SOURCE_OPTION = click.option(
-    "--source",
-    default=REFERENCE,
-    show_default=True,
-    help="'reference' for the embedded reference market, or the path of a price file.",
-)
-READ_OPTIONS = (
-    MARKET_OPTION,
-    click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="auto",
-        show_default=True,
-        help="The file's layout: Wind export, exchange bulletins, ICAP export or date/price.",
-    ),
-    click.option(
-        "--segment",
-        type=click.Choice(["total", "listed", "block"]),
-        default="total",
-        show_default=True,
-        help="Wind exports with listing and block trades: which series to read.",
-    ),
-    click.option("--instrument", help="Wind exports of several series: a word of the one wanted."),
-    click.option("--system", help="ICAP exports: the system's name (default: by market)."),
-    click.option("--date-column", help="Plain tables: the date column's name."),
-    click.option("--price-column", help="Plain tables: the price column's name."),
-)
-
-
-def read_options(command):
-    """The options that say how to read a price file."""
-    for option in reversed(READ_OPTIONS):
-        command = option(command)
-    return command
-
-
-def _options(kwargs: dict[str, Any]) -> SourceOptions:
-    return SourceOptions(
-        segment=kwargs["segment"],
-        instrument=kwargs["instrument"],
-        system=kwargs["system"],
-        date_column=kwargs["date_column"],
-        price_column=kwargs["price_column"],
-    )
-
-
-class CarbonGroup(click.Group):
-    """Turns the errors a user can fix into one line and an exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            code = _exit_code(exc)
-            click.echo(f"error: {_one_line(exc, code)}", err=True)
-            if code == exit_codes.FAILURE:
-                click.echo("(run again with --debug for the traceback)", err=True)
-            ctx.exit(code)
-
-
-def _one_line(exc: Exception, code: int) -> str:
-    if code == exit_codes.FAILURE:
-        return f"{type(exc).__name__}: {exc}"
-    problems = getattr(exc, "problems", ())
-    if len(problems) > 1:
-        return (
-            f"{len(problems)} problems in market data; the first: {problems[0]} "
-            f"(carbon data validate {problems[0].source} lists them all)"
-        )
-    return str(exc).replace("\n", " ")
-
-
-def _exit_code(exc: Exception) -> int:
-    if isinstance(exc, DataError):
-        return exit_codes.DATA
-    if isinstance(exc, ModelError):
-        return exit_codes.MODEL
-    if isinstance(exc, OptimisationError):
-        return exit_codes.INFEASIBLE
-    if isinstance(exc, ConfigurationError):
-        return exit_codes.CONFIG
-    return exit_codes.FAILURE
 
 
 @click.group(
@@ -160,23 +70,12 @@ def data_show(source: str, market: str, fmt: str, as_json: bool, **kwargs: Any) 
     rules = market_rules(market)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # listed in the summary instead
-        frame = load(source, market=rules, format=fmt, options=_options(kwargs))  # type: ignore[arg-type]
+        frame = load(source, market=rules, format=fmt, options=source_options(kwargs))  # type: ignore[arg-type]
     summary = summarise(frame, rules)
     if as_json:
-        click.echo(json.dumps(_finite(summary.to_dict())))
+        click.echo(json.dumps(finite(summary.to_dict())))
         return
     _print_summary(summary)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: NaN becomes null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _plural(count: int, word: str) -> str:
@@ -237,7 +136,7 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
     Exits 3 when the file has errors (warnings alone exit 0).
     """
     rules = market_rules(market)
-    report = check(path, market=rules, format=fmt, options=_options(kwargs))  # type: ignore[arg-type]
+    report = check(path, market=rules, format=fmt, options=source_options(kwargs))  # type: ignore[arg-type]
     if as_json:
         for p in report.problems:
             record = {
@@ -249,7 +148,7 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
                 "value": p.value,
                 "message": p.message,
             }
-            click.echo(json.dumps(_finite(record), default=str))
+            click.echo(json.dumps(finite(record), default=str))
     else:
         for p in report.problems:
             click.echo(f"{p.severity}: {p}")
@@ -332,9 +231,9 @@ def simulate_command(
     ctx = click.get_current_context()
     if model_file is not None:
         fitting = ("model", "dist", "min_observations")
-        given = [f"--{n.replace('_', '-')}" for n in fitting if _given(ctx, n)]
-        if given:
-            raise click.UsageError(f"{', '.join(given)} cannot be used with --model-file")
+        named = [f"--{n.replace('_', '-')}" for n in fitting if given(ctx, n)]
+        if named:
+            raise click.UsageError(f"{', '.join(named)} cannot be used with --model-file")
     rules = market_rules(market)
     spec = SimulationSpec(paths=paths, days=days, seed=seed, band=rules.daily_band)
     try:
@@ -441,11 +340,6 @@ def optimise_command(
     )
     for path in run.files:
         click.echo(f"wrote {path}")
-
-
-def _given(ctx: click.Context, name: str) -> bool:
-    source = ctx.get_parameter_source(name)
-    return source is not None and source != click.core.ParameterSource.DEFAULT
 
 
 def main() -> None:

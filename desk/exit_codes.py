@@ -7,3 +7,4 @@ DATA = 3  # market data missing, unreadable or invalid
 CONFIG = 4  # an impossible setting
 MODEL = 5  # no usable volatility model: too little data, a flat series, a failed fit
 INFEASIBLE = 6  # no plan meets the constraints, or the solvers failed
+CRITICAL_ALERT = 7  # the run worked, and a critical alert is open (cron and CI act on it)

@@ -1,0 +1,129 @@
+"""What the ``carbon`` commands share: the options that name a price source and say how to read
+it, and the group class that turns the errors a user can fix into one line and an exit code.
+
+Command modules (``desk.cli``, ``desk.alerts_cli``, ...) import from here, so that each
+command family can live in its own module and ``desk.cli`` only assembles them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from desk import exit_codes
+from engine.errors import ConfigurationError, ModelError, OptimisationError
+from engine.markets import MARKETS
+from market_data import FORMATS, REFERENCE, DataError, SourceOptions
+
+MARKET_OPTION = click.option(
+    "--market",
+    type=click.Choice(sorted(MARKETS), case_sensitive=False),
+    default="cea",
+    show_default=True,
+    help="The market whose rules (band, calendar, currency) apply to the data.",
+)
+SOURCE_OPTION = click.option(
+    "--source",
+    default=REFERENCE,
+    show_default=True,
+    help="'reference' for the embedded reference market, or the path of a price file.",
+)
+READ_OPTIONS = (
+    MARKET_OPTION,
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="The file's layout: Wind export, exchange bulletins, ICAP export or date/price.",
+    ),
+    click.option(
+        "--segment",
+        type=click.Choice(["total", "listed", "block"]),
+        default="total",
+        show_default=True,
+        help="Wind exports with listing and block trades: which series to read.",
+    ),
+    click.option("--instrument", help="Wind exports of several series: a word of the one wanted."),
+    click.option("--system", help="ICAP exports: the system's name (default: by market)."),
+    click.option("--date-column", help="Plain tables: the date column's name."),
+    click.option("--price-column", help="Plain tables: the price column's name."),
+)
+
+
+def read_options(command):
+    """The options that say how to read a price file."""
+    for option in reversed(READ_OPTIONS):
+        command = option(command)
+    return command
+
+
+def source_options(kwargs: dict[str, Any]) -> SourceOptions:
+    return SourceOptions(
+        segment=kwargs["segment"],
+        instrument=kwargs["instrument"],
+        system=kwargs["system"],
+        date_column=kwargs["date_column"],
+        price_column=kwargs["price_column"],
+    )
+
+
+class CarbonGroup(click.Group):
+    """Turns the errors a user can fix into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            code = _exit_code(exc)
+            click.echo(f"error: {_one_line(exc, code)}", err=True)
+            if code == exit_codes.FAILURE:
+                click.echo("(run again with --debug for the traceback)", err=True)
+            ctx.exit(code)
+
+
+def _one_line(exc: Exception, code: int) -> str:
+    if code == exit_codes.FAILURE:
+        return f"{type(exc).__name__}: {exc}"
+    problems = getattr(exc, "problems", ())
+    if len(problems) > 1:
+        return (
+            f"{len(problems)} problems in market data; the first: {problems[0]} "
+            f"(carbon data validate {problems[0].source} lists them all)"
+        )
+    return str(exc).replace("\n", " ")
+
+
+def _exit_code(exc: Exception) -> int:
+    if isinstance(exc, DataError):
+        return exit_codes.DATA
+    if isinstance(exc, ModelError):
+        return exit_codes.MODEL
+    if isinstance(exc, OptimisationError):
+        return exit_codes.INFEASIBLE
+    if isinstance(exc, ConfigurationError):
+        return exit_codes.CONFIG
+    return exit_codes.FAILURE
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN: NaN becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
