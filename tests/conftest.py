@@ -43,15 +43,16 @@ def write(tmp_path: Path):
 
 
 def pytest_sessionstart(session) -> None:
-    """Drop numba's cached kernels when any engine module is newer than them: numba checks only
-    a kernel's own file, not the modules it inlines (``engine/random_nb.py``), so after an edit
-    there the tests would otherwise run the old code."""
-    cache = REPO / "engine" / "__pycache__"
-    sources = list((REPO / "engine").glob("*.py"))
-    if not cache.is_dir() or not sources:
+    """Drop numba's cached kernels when any engine module (subpackages included) is newer than
+    them: numba checks only a kernel's own file, not the modules it inlines
+    (``engine/random_nb.py``), so after an edit there the tests would otherwise run the old
+    code."""
+    engine = REPO / "engine"
+    sources = list(engine.rglob("*.py"))
+    if not sources:
         return
     newest_source = max(path.stat().st_mtime for path in sources)
-    cached = list(cache.glob("*.nbi")) + list(cache.glob("*.nbc"))
+    cached = list(engine.rglob("__pycache__/*.nbi")) + list(engine.rglob("__pycache__/*.nbc"))
     if cached and min(path.stat().st_mtime for path in cached) < newest_source:
         for path in cached:
             path.unlink(missing_ok=True)
