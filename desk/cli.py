@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from desk import exit_codes
+from desk.alerts_cli import alerts, audit_group
 from desk.cli_common import (
     MARKET_OPTION,
     SOURCE_OPTION,
@@ -51,7 +52,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 ok, 1 unexpected error, 2 wrong usage,
     3 bad or missing market data, 4 impossible configuration,
-    5 no usable volatility model, 6 no feasible plan.
+    5 no usable volatility model, 6 no feasible plan,
+    7 a critical alert is open, 8 the audit chain is broken.
     """
     ctx.ensure_object(dict)["debug"] = debug
 
@@ -340,6 +342,10 @@ def optimise_command(
     )
     for path in run.files:
         click.echo(f"wrote {path}")
+
+
+cli.add_command(alerts)
+cli.add_command(audit_group)
 
 
 def main() -> None:

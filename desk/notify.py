@@ -1,0 +1,201 @@
+"""Notifiers: where stored alerts are sent, each from a least severity up.
+
+- ``JsonLinesNotifier``: one JSON object a line, to stdout (``path = "-"``) or appended to a file;
+- ``WebhookNotifier``: an HTTP POST of the alert as JSON, with a timeout, and retries with
+  exponential backoff on connection errors, timeouts, 408, 429 and 5xx answers.
+
+Delivery is at least once: an alert is stored first, with a pending delivery per notifier; a
+delivery that fails stays in the store as failed and is tried again on the next check, so a dead
+webhook never loses an alert (the webhook gets the alert's ``key`` in the ``X-Carbon-Alert-Key``
+header to drop a repeat). When a notifier fails, its other deliveries wait for the next check
+instead of each spending the full timeout and retries.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sqlite3
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+from urllib.parse import urlsplit
+
+from desk.alert_store import deliveries_due, record_delivery
+from desk.store import transaction
+from engine.alerts.records import SEVERITIES, Severity
+from engine.errors import ConfigurationError
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class NotifyError(Exception):
+    """A delivery failed; the message says where to and why."""
+
+
+def _check_common(name: str, min_severity: str) -> None:
+    if not name or not name.strip():
+        raise ConfigurationError(f"a notifier needs a name, got {name!r}")
+    if min_severity not in SEVERITIES:
+        raise ConfigurationError(
+            f"notifier {name!r}: min_severity = {min_severity!r} must be one of "
+            f"{', '.join(SEVERITIES)}"
+        )
+
+
+@dataclass(frozen=True)
+class JsonLinesNotifier:
+    """Writes each alert as one JSON line to stdout (``path = "-"``) or appends it to the file
+    ``path`` (made with its folder when missing)."""
+
+    name: str
+    path: str = "-"
+    min_severity: Severity = "info"
+
+    def __post_init__(self) -> None:
+        _check_common(self.name, self.min_severity)
+        if not self.path:
+            raise ConfigurationError(f"notifier {self.name!r}: path must be '-' or a file path")
+
+    def send(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        if self.path == "-":
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            return
+        try:
+            folder = os.path.dirname(self.path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise NotifyError(f"cannot append to {self.path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class WebhookNotifier:
+    """POSTs each alert as a JSON object to ``url``; waits at most ``timeout_s`` a try, and
+    tries ``retries`` more times after a retryable failure, ``backoff_s``, twice that, four
+    times that... apart. ``headers`` are added to every request (an authorisation token)."""
+
+    name: str
+    url: str
+    min_severity: Severity = "warning"
+    timeout_s: float = 5.0
+    retries: int = 2
+    backoff_s: float = 1.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_common(self.name, self.min_severity)
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigurationError(
+                f"notifier {self.name!r}: url = {self.url!r} must be an http:// or https:// URL"
+            )
+        if not 0 < self.timeout_s <= 300:
+            raise ConfigurationError(
+                f"notifier {self.name!r}: timeout_s = {self.timeout_s!r} must lie in (0, 300]"
+            )
+        if not 0 <= self.retries <= 10:
+            raise ConfigurationError(
+                f"notifier {self.name!r}: retries = {self.retries!r} must lie in [0, 10]"
+            )
+        if not 0 <= self.backoff_s <= 60:
+            raise ConfigurationError(
+                f"notifier {self.name!r}: backoff_s = {self.backoff_s!r} must lie in [0, 60]"
+            )
+
+    def send(self, record: Mapping[str, Any], sleep: Callable[[float], None] = time.sleep):
+        body = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": f"carbon-desk/{_version()}",
+            "X-Carbon-Alert-Key": str(record.get("key", "")),
+            **self.headers,
+        }
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                sleep(self.backoff_s * 2 ** (attempt - 1))
+            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                    response.read()
+                return
+            except urllib.error.HTTPError as exc:
+                exc.close()
+                problem = f"HTTP {exc.code} {exc.reason}"
+                if exc.code not in RETRY_STATUSES:
+                    break
+            except (urllib.error.URLError, TimeoutError, http.client.HTTPException, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                problem = f"{type(reason).__name__}: {reason}" if reason else type(exc).__name__
+        tries = attempt + 1
+        raise NotifyError(
+            f"POST {self.url} failed after {tries} tr{'y' if tries == 1 else 'ies'}: {problem}"
+        )
+
+
+Notifier = JsonLinesNotifier | WebhookNotifier
+
+
+def _version() -> str:
+    try:
+        return metadata.version("carbon-desk")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+def notifier_levels(notifiers: Iterable[Notifier]) -> dict[str, str]:
+    """name -> least severity, as ``alert_store.insert_alerts`` takes them."""
+    return {n.name: n.min_severity for n in notifiers}
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one round of deliveries did: how many were sent, which failed (alert id, notifier,
+    error), and how many waited because their notifier had just failed."""
+
+    sent: int
+    failed: tuple[tuple[int, str, str], ...]
+    waiting: int
+
+
+def deliver_pending(
+    conn: sqlite3.Connection,
+    notifiers: Iterable[Notifier],
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Send every pending or failed delivery to the configured notifiers, and record each
+    outcome in its own short transaction (no lock is held while a webhook answers)."""
+    by_name = {n.name: n for n in notifiers}
+    sent, failed, waiting, down = 0, [], 0, set()
+    for delivery in deliveries_due(conn, by_name):
+        if delivery.notifier in down:
+            waiting += 1
+            continue
+        notifier = by_name[delivery.notifier]
+        try:
+            if isinstance(notifier, WebhookNotifier):
+                notifier.send(delivery.alert.to_dict(), sleep=sleep)
+            else:
+                notifier.send(delivery.alert.to_dict())
+            error = None
+            sent += 1
+        except NotifyError as exc:
+            error = str(exc)
+            failed.append((delivery.alert.id, notifier.name, error))
+            down.add(notifier.name)
+        with transaction(conn):
+            record_delivery(conn, delivery.alert.id, delivery.notifier, error=error)
+    return DeliveryReport(sent, tuple(failed), waiting)
