@@ -29,6 +29,7 @@ from desk.cli_common import (
     read_options,
     source_options,
 )
+from desk.nightly_cli import init_command, nightly_command
 from engine.errors import ModelError
 from engine.markets import market_rules
 from engine.volatility import ADVISED_OBSERVATIONS
@@ -346,6 +347,8 @@ def optimise_command(
 
 cli.add_command(alerts)
 cli.add_command(audit_group)
+cli.add_command(nightly_command)
+cli.add_command(init_command)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -37,3 +38,35 @@ def _usual_mode(path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
+
+
+def write_folder_atomic(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
+    """Write a whole folder (``writers`` maps relative file names to writers) so that a run
+    killed halfway leaves either the old folder or the new one, never a mix: the files go to a
+    hidden temporary folder beside ``folder``, which then takes its place (an old folder is
+    moved aside first and removed after)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-new-"))
+    old = None
+    try:
+        for name, write in writers.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+            _usual_mode(path)
+        _usual_dir_mode(staging)
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-old-"))
+            os.replace(folder, old / folder.name)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def _usual_dir_mode(path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)

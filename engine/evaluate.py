@@ -86,6 +86,35 @@ def evaluate_plan(
     rules: ComplianceRules | None = None,
 ) -> Evaluation:
     """The plan's first-stage decision on every scenario of ``scenarios`` (see module)."""
+    first = np.array([plan.buy_today_t, plan.sell_today_t, plan.forward_t, plan.ccer_today_t])
+    return _evaluate(book, first, scenarios, settings, rules, buy_from=1)
+
+
+def evaluate_deadline_buying(
+    book: ComplianceBook,
+    scenarios: Scenarios,
+    settings: OptimiserSettings | None = None,
+    rules: ComplianceRules | None = None,
+    *,
+    last_dates: int = 2,
+) -> Evaluation:
+    """The benchmark of "buy at the deadline": nothing today, then the shortfall bought in equal
+    slices on the last ``last_dates`` decision dates before surrender (with dates every 10
+    trading days, 2 is the last four weeks), under the same costs and rules as a plan."""
+    dates = scenarios.prices.shape[1]
+    if not 1 <= last_dates < dates:
+        raise ConfigurationError(f"last_dates = {last_dates} must lie in [1, {dates - 1}]")
+    return _evaluate(book, np.zeros(4), scenarios, settings, rules, buy_from=dates - last_dates)
+
+
+def _evaluate(
+    book: ComplianceBook,
+    first: np.ndarray,
+    scenarios: Scenarios,
+    settings: OptimiserSettings | None,
+    rules: ComplianceRules | None,
+    buy_from: int,
+) -> Evaluation:
     settings = settings or OptimiserSettings()
     rules = rules or market_rules(book.market).compliance
     assert rules is not None
@@ -105,13 +134,12 @@ def evaluate_plan(
     vector[nb.PENALTY_PER_T] = rules.penalty_per_t or 0.0
     vector[nb.OFFSET_SHARE] = rules.offset_cap_share or 0.0
     vector[nb.BANK_CAP] = np.inf if rules.banking_base_t is None else rules.banking_base_t
-    first = np.array([plan.buy_today_t, plan.sell_today_t, plan.forward_t, plan.ccer_today_t])
     forward_date = dates - 1 if settings.forward_date is None else settings.forward_date
     out = [np.empty(n) for _ in range(4)]
     nb.evaluate_nb(
         first, vector, prices, float(scenarios.ccer_prices[0, 0]), scenarios.deadline_price,
         scenarios.emissions, scenarios.true_up, scenarios.true_up_date,
-        _arrivals(book, settings, dates), forward_date, *out,
+        _arrivals(book, settings, dates), forward_date, buy_from, *out,
     )  # fmt: skip
     cost, shortfall, penalty, banked = out
     weights = scenarios.weights if scenarios.weights is not None else np.full(n, 1.0 / n)

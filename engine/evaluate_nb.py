@@ -4,7 +4,8 @@ The optimiser decides today's trades on a reduced scenario set, with recourse de
 each scenario's future. Out of sample, on the full simulation, later trades must not see the
 future; they follow a rule instead:
 
-- on each later decision date, buy an equal share of what is still missing to cover the path's
+- on each later decision date (from ``buy_from`` on), buy an equal share of what is still
+  missing to cover the path's
   emissions (after CCER within the cap, the allowances held, the true-up still to come and the
   forwards still to be delivered) over the dates left, at most the liquidity cap a date and
   within what the trading budget has left; nothing is sold;
@@ -32,7 +33,7 @@ BUY, SELL, FORWARD, CCER_BUY = range(4)
 
 @njit(cache=True, parallel=True)
 def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, true_up,
-                true_up_date, arrivals, forward_date, cost, shortfall, penalty,
+                true_up_date, arrivals, forward_date, buy_from, cost, shortfall, penalty,
                 banked):  # fmt: skip
     """Per path: ``cost`` (currency), ``shortfall`` (t), ``penalty`` (currency) and ``banked``
     (t, valued) of the first-stage decision ``first`` followed by the even-buying rule.
@@ -47,6 +48,8 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
         arrivals: dates + 1, tonnes of the book's forwards delivered at each date index (the last
             entry: at the deadline).
         forward_date: date index at which the new forward delivers.
+        buy_from: the first later date index on which the rule buys (1: every later date; the
+            last dates only: "buy at the deadline", what many entities do).
     """
     n_paths, n_dates = prices.shape
     fee, impact, liquidity = book[FEE], book[IMPACT], book[LIQUIDITY]
@@ -72,7 +75,7 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
             if d == n_dates:
                 break
             missing = emissions[i] - ccer_usable - held - to_come
-            if missing <= 0.0:
+            if missing <= 0.0 or d < buy_from:
                 continue
             price = prices[i, d]
             slice_t = missing / (n_dates - d)

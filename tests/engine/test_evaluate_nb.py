@@ -21,7 +21,7 @@ def book_vector(**values: float) -> np.ndarray:
 
 
 def run(first, book, prices, *, deadline=None, emissions, true_up=None, true_up_date=None,
-        arrivals=None, forward_date=None, ccer_price0=0.0):  # fmt: skip
+        arrivals=None, forward_date=None, ccer_price0=0.0, buy_from=1):  # fmt: skip
     prices = np.atleast_2d(np.asarray(prices, dtype=float))
     n = prices.shape[0]
     deadline = np.full(n, prices[0, -1]) if deadline is None else np.asarray(deadline, float)
@@ -34,7 +34,7 @@ def run(first, book, prices, *, deadline=None, emissions, true_up=None, true_up_
     out = [np.empty(n) for _ in range(4)]
     ev.evaluate_nb(
         np.asarray(first, float), book, prices, ccer_price0, deadline, emissions, true_up,
-        true_up_date, arrivals, forward_date, *out,
+        true_up_date, arrivals, forward_date, buy_from, *out,
     )  # fmt: skip
     return out
 
@@ -52,6 +52,16 @@ def test_even_buying_of_the_rest():
         [100, 0, 0, 0], book_vector(fee=0.01, offset_share=0), [[50, 60, 70]], emissions=1000
     )
     assert cost[0] == pytest.approx(100 * 50 * 1.01 + 450 * 60 * 1.01 + 450 * 70 * 1.01)
+    assert short[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_buying_only_from_a_later_date():
+    """From date 2 on only ("buy at the deadline"): all 900 t after today's 100 at 70."""
+    cost, short, *_ = run(
+        [100, 0, 0, 0], book_vector(fee=0.01, offset_share=0), [[50, 60, 70]], emissions=1000,
+        buy_from=2,
+    )  # fmt: skip
+    assert cost[0] == pytest.approx(100 * 50 * 1.01 + 900 * 70 * 1.01)
     assert short[0] == pytest.approx(0.0, abs=1e-9)
 
 

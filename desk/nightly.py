@@ -1,0 +1,308 @@
+"""``carbon nightly``: from market data to tomorrow's plans, alerts and KPIs, in one run.
+
+Steps, each timed into ``run.json``:
+
+1. load and validate each configured market's prices, cut at the as-of date;
+2. fit the volatility model (or load the pinned one) and simulate the paths to the latest
+   deadline of the market's entities;
+3. per entity: scenarios from the paths, reduced for the optimiser; the plan; its cost out of
+   sample on every path, beside the "buy at the deadline" benchmark; the frontier; the KPIs.
+   An entity that fails (infeasible, a solver failure, a bad book) is reported with its error
+   and the others go on;
+4. the alert rules on the prices and on each book; new alerts stored and notified;
+5. the run folder (report.html, plan.json/csv per entity, alerts.json, metrics.json, run.json)
+   written all at once, and the run record appended to the store's audit chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from desk.config import DeskConfig, Entity, MarketSource
+from desk.files import write_folder_atomic
+from desk.simulate import load_pinned
+from engine.errors import ConfigurationError, EngineError, OptimisationError
+from engine.evaluate import Evaluation, evaluate_deadline_buying, evaluate_plan
+from engine.kpi import Kpi, entity_kpis
+from engine.markets import MarketRules, market_rules
+from engine.optimiser import ComplianceOptimiser, OptimiserSettings, Plan
+from engine.scenario_build import reduce_scenarios, scenarios_from_paths
+from engine.simulate import SimulationSpec, simulate_closes
+from engine.volatility import FitDiagnostics, VolatilityParams, fit_volatility
+from market_data import DataWarning, calendar_for, load
+
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+CURRENT_SESSIONS = 20
+"""The night exits 7 for a critical alert still open and dated within this many sessions of
+its last close: a pipeline fails on what is happening, not on history nobody acknowledged
+(``carbon alerts check`` exits 7 for any open critical alert)."""
+
+Progress = Callable[[str, str], None]
+"""Called with (step, "start" | "done") around each step; the CLI draws bars or logs."""
+
+
+@dataclass(frozen=True)
+class MarketNight:
+    """One market tonight: its prices to the as-of date, its model and its simulated paths."""
+
+    source: MarketSource
+    rules: MarketRules
+    prices: pd.DataFrame
+    params: VolatilityParams
+    diagnostics: FitDiagnostics | None
+    closes: np.ndarray  # paths x trading days, day 1 is the next session
+    sessions: pd.DatetimeIndex  # the simulated trading days
+    fan: pd.DataFrame  # per simulated day: the FAN_QUANTILES of the close
+    input_hash: str
+
+
+@dataclass(frozen=True)
+class EntityNight:
+    """One entity tonight: its plan and its risk, or the error that stopped it."""
+
+    entity: Entity
+    plan: Plan | None = None
+    evaluation: Evaluation | None = None
+    benchmark: Evaluation | None = None
+    frontier: pd.DataFrame | None = None
+    kpis: tuple[Kpi, ...] = ()
+    days_to_deadline: int = 0
+    scenarios: int = 0
+    error: EngineError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Timings:
+    progress: Progress | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(name, "start")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            if self.progress:
+                self.progress(name, "done")
+
+
+def file_hash(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_market(
+    source: MarketSource,
+    as_of: dt.date | None,
+    deadlines: list[dt.date],
+    paths: int,
+    seed: int,
+    timings: Timings,
+) -> MarketNight:
+    """Steps 1 and 2 for one market."""
+    rules = market_rules(source.code)
+    with timings.step(f"load {source.code}"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # `carbon data show` lists them
+            frame = load(source.source, market=rules)
+        if as_of is not None:
+            frame = frame.loc[: pd.Timestamp(as_of)]
+            if frame.empty:
+                raise ConfigurationError(
+                    f"--as-of {as_of}: the {source.code.upper()} prices of {source.source} "
+                    "start after it"
+                )
+        content = pd.util.hash_pandas_object(frame[["close"]], index=True).to_numpy()
+        input_hash = hashlib.sha256(content.tobytes()).hexdigest()
+    calendar = calendar_for(rules.calendar)
+    index = pd.DatetimeIndex(frame.index)
+    with timings.step(f"fit {source.code}"):
+        if source.model_file is not None:
+            params, diagnostics = load_pinned(source.model_file, source.allow_integrated), None
+        else:
+            fit = fit_volatility(
+                frame["close"],
+                session_gaps=calendar.session_gaps(index),
+                allow_nonstationary=source.allow_integrated,
+                min_observations=source.min_observations,
+            )
+            params, diagnostics = fit.params, fit.diagnostics
+    sessions = pd.DatetimeIndex(calendar.sessions(calendar.next_session(index[-1]), max(deadlines)))
+    if len(sessions) < 2:
+        raise ConfigurationError(
+            f"the {source.code.upper()} prices end on {index[-1].date()}, after or at the last "
+            f"deadline {max(deadlines)}: nothing is left to plan"
+        )
+    with timings.step(f"simulate {source.code}"):
+        spec = SimulationSpec(paths=paths, days=len(sessions), seed=seed, band=rules.daily_band)
+        closes = simulate_closes(params, spec)
+        fan = pd.DataFrame(
+            np.quantile(closes, FAN_QUANTILES, axis=0).T, index=sessions, columns=FAN_QUANTILES
+        )
+    return MarketNight(
+        source, rules, frame, params, diagnostics, closes, sessions, fan, str(input_hash)
+    )
+
+
+def plan_entity(
+    entity: Entity, market: MarketNight, config: DeskConfig, timings: Timings
+) -> EntityNight:
+    """Step 3 for one entity; an ``EngineError`` is caught into the result, not raised."""
+    book = entity.book
+    days = int((market.sessions <= pd.Timestamp(book.deadline)).sum())
+    try:
+        with timings.step(f"plan {entity.name}"):
+            if days < 2:
+                raise ConfigurationError(
+                    f"entity {entity.name}: {days} trading day(s) left before the deadline "
+                    f"{book.deadline}: nothing to plan"
+                )
+            run = config.run
+            full = scenarios_from_paths(
+                market.closes[:, :days], market.params.last_price, book, seed=run.seed,
+                every=run.every,
+            )  # fmt: skip
+            reduced = reduce_scenarios(full, min(run.scenarios, full.count))
+            o = config.optimiser
+            settings = OptimiserSettings(
+                lambda_=o.lambda_, liquidity_t=o.liquidity_t, impact=o.impact
+            )
+            optimiser = ComplianceOptimiser(book, reduced, settings)
+            plan = optimiser.solve()
+        with timings.step(f"evaluate {entity.name}"):
+            evaluation = evaluate_plan(book, plan, full, settings)
+            benchmark = evaluate_deadline_buying(book, full, settings)
+        frontier = None
+        if o.frontier:
+            with timings.step(f"frontier {entity.name}"):
+                frontier = optimiser.frontier(o.frontier)
+    except EngineError as exc:
+        return EntityNight(entity, days_to_deadline=days, error=exc)
+    kpis = entity_kpis(
+        book,
+        start_price=cycle_start_price(market.prices["close"], book.cycle_year),
+        price=market.params.last_price,
+        plan_cost=evaluation.expected_cost,
+        deadline_cost=benchmark.expected_cost,
+        targets=config.targets,
+    )
+    return EntityNight(
+        entity, plan, evaluation, benchmark, frontier, kpis, days, reduced.count, None
+    )
+
+
+def cycle_start_price(closes: pd.Series, cycle_year: int) -> float:
+    """The first close of the cycle's year (the first close at all when the history starts
+    later)."""
+    inside = closes.loc[str(cycle_year) :]
+    return float(inside.iloc[0] if not inside.empty else closes.iloc[0])
+
+
+@dataclass(frozen=True)
+class NightlyRun:
+    """What a night produced; ``exit_code`` is the run's (``desk.exit_codes``)."""
+
+    as_of: dt.date
+    folder: Path
+    markets: dict[str, MarketNight]
+    entities: tuple[EntityNight, ...]
+    alerts_new: tuple[dict[str, Any], ...]
+    alerts_open: tuple[dict[str, Any], ...]
+    alert_problems: tuple[str, ...]
+    record: dict[str, Any]
+    run_id: str
+    audit_head: str
+    exit_code: int
+
+
+def run_nightly(
+    config: DeskConfig,
+    *,
+    as_of: dt.date | None = None,
+    out: Path | None = None,
+    store: Path | None = None,
+    progress: Progress | None = None,
+) -> NightlyRun:
+    """The whole night (see the module). Raises for what stops every entity (bad market data,
+    no model); an entity's own failure is in its result and in the exit code."""
+    from desk import exit_codes
+    from desk.alert_store import open_alert_store
+    from desk.nightly_alerts import check_alerts
+    from desk.nightly_output import build_outputs
+    from desk.run_store import record_run
+    from desk.store import store_path
+
+    timings = Timings(progress)
+    started = time.perf_counter()
+    markets: dict[str, MarketNight] = {}
+    for code, source in config.markets.items():
+        deadlines = [e.book.deadline for e in config.entities if e.book.market == code]
+        if deadlines:
+            markets[code] = prepare_market(
+                source, as_of, deadlines, config.run.paths, config.run.seed, timings
+            )
+    entities = tuple(
+        plan_entity(entity, markets[entity.book.market], config, timings)
+        for entity in config.entities
+    )
+    night = max(dt.date.fromisoformat(m.params.last_date) for m in markets.values())
+    path = store_path(store, config.run.store)
+    conn = open_alert_store(path)
+    try:
+        with timings.step("alerts"):
+            alerts = check_alerts(conn, config, markets, entities)
+        code = exit_codes.OK
+        failures = [e.error for e in entities if e.error is not None]
+        if failures:
+            code = (
+                exit_codes.INFEASIBLE
+                if any(isinstance(f, OptimisationError) for f in failures)
+                else exit_codes.CONFIG
+            )
+        elif current_critical(alerts.open, markets):
+            code = exit_codes.CRITICAL_ALERT
+        folder = (out or config.run.out) / night.isoformat()
+        with timings.step("write"):
+            outputs = build_outputs(
+                config, night, markets, entities, alerts, timings, started, path
+            )
+            run_id, head = record_run(conn, night.isoformat(), code, outputs.record, outputs.plans)
+            outputs.record["run_id"], outputs.record["audit_head"] = run_id, head
+            write_folder_atomic(folder, outputs.writers)
+    finally:
+        conn.close()
+    return NightlyRun(
+        night, folder, markets, entities, tuple(alerts.new), tuple(alerts.open),
+        tuple(alerts.problems), outputs.record, run_id, head, code,
+    )  # fmt: skip
+
+
+def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
+    """The open critical alerts dated within ``CURRENT_SESSIONS`` sessions of the last close."""
+    cutoff = min(m.prices.index[-min(CURRENT_SESSIONS, len(m.prices))] for m in markets.values())
+    return [
+        a for a in open_alerts
+        if a["severity"] == "critical" and a["state"] == "open"
+        and pd.Timestamp(a["date"]) >= cutoff
+    ]  # fmt: skip

@@ -1,0 +1,79 @@
+"""Step 4 of the night: every alert rule, stored once and notified.
+
+Per market, the price and volatility rules run through ``desk.alert_check.check_alerts`` (what
+``carbon alerts check`` runs: only the days after the store's watermark, so a repeated night
+stores nothing twice). Per entity, the coverage and pledge rules run on its book at tonight's
+close, under the instrument ``"<MARKET>:<entity>"``. A rule that cannot run (a volatility fit
+that fails) is reported, not fatal: the other alerts are stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from desk.alert_check import check_alerts as check_market
+from desk.alert_check import instrument_for, source_key
+from desk.alert_config import parse_alert_config
+from desk.alert_store import insert_alerts, list_alerts
+from desk.config import DeskConfig
+from desk.notify import deliver_pending, notifier_levels
+from desk.store import transaction
+from engine.alerts import scan_book
+from market_data import calendar_for
+
+
+@dataclass
+class NightAlerts:
+    """The night's alerts as JSON-ready dicts: ``new`` (stored tonight), ``open`` (not resolved,
+    for the instruments of this run), and ``problems`` (rules or notifiers that failed)."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)
+    open: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def check_alerts(conn: sqlite3.Connection, config: DeskConfig, markets, entities) -> NightAlerts:
+    out = NightAlerts()
+    instruments = []
+    for code, m in markets.items():
+        settings = parse_alert_config(config.alerts, m.rules, base=config.path.parent)
+        closes = m.prices["close"]
+        instrument = instrument_for(m.rules, m.source.source)
+        instruments.append(instrument)
+        gaps = calendar_for(m.rules.calendar).session_gaps(pd.DatetimeIndex(closes.index))
+        result = check_market(
+            conn, closes, settings, market=m.rules, source=source_key(m.source.source),
+            instrument=instrument, session_gaps=gaps,
+        )  # fmt: skip
+        out.new += [a.to_dict() for a in result.new]
+        if result.volatility_error:
+            out.problems.append(f"{instrument} volatility rule: {result.volatility_error}")
+        out.problems += [f"notifier: {f}" for f in _failures(result.deliveries)]
+        books = []
+        day = dt.date.fromisoformat(m.params.last_date)
+        for night in entities:
+            if night.entity.book.market != code:
+                continue
+            books += scan_book(night.entity.book, m.params.last_price, day, settings.rules,
+                               instrument=f"{instrument}:{night.entity.name}")  # fmt: skip
+        with transaction(conn):
+            stored = insert_alerts(conn, books, source=source_key(m.source.source),
+                                   notifiers=notifier_levels(settings.notifiers))  # fmt: skip
+        out.new += [a.to_dict() for a in stored]
+        out.problems += [
+            f"notifier: {f}" for f in _failures(deliver_pending(conn, settings.notifiers))
+        ]
+    for instrument in instruments:
+        out.open += [a.to_dict() for a in list_alerts(conn, states=("open", "acknowledged"),
+                                                      instrument=instrument)]  # fmt: skip
+    out.open.sort(key=lambda a: (a["date"], a["id"]), reverse=True)
+    return out
+
+
+def _failures(report) -> list[str]:
+    return [f"alert {alert_id} to {name}: {error}" for alert_id, name, error in report.failed]

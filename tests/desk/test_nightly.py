@@ -1,0 +1,176 @@
+"""The nightly run on the reference market: outputs, the run record, a repeated night, an entity
+that fails beside one that does not, and a run killed halfway."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from desk import exit_codes
+from desk.cli import cli
+from desk.config import default_config_path, load_config
+from desk.nightly import run_nightly
+
+BOOK = default_config_path().parent / "power_company_book.toml"
+SMALL = """
+[run]
+paths = 2000
+scenarios = 40
+every = 20
+out = "runs"
+
+[markets.cea]
+source = "reference"
+
+[optimiser]
+frontier = [0.0, 2.0]
+
+[[entities]]
+name = "power-co"
+book = "{book}"
+"""
+# Pledges every tonne it holds, so its reserve floor (all its emissions) cannot be met within
+# a trading budget of nothing: infeasible.
+IMPOSSIBLE = BOOK.read_text().replace("reserve_floor_share = 0.10", "reserve_floor_share = 1.0")
+IMPOSSIBLE = IMPOSSIBLE.replace("trading_budget = 60_000_000", "trading_budget = 0")
+
+
+def write_config(folder: Path, extra: str = "") -> Path:
+    path = folder / "desk.toml"
+    path.write_text(SMALL.format(book=BOOK) + extra)
+    return path
+
+
+@pytest.fixture()
+def night(tmp_path: Path):
+    config = load_config(write_config(tmp_path))
+    return run_nightly(config, store=tmp_path / "store.sqlite"), tmp_path
+
+
+def test_a_night_writes_its_folder_and_its_record(night):
+    run, tmp_path = night
+    folder = tmp_path / "runs" / "2026-06-30"
+    assert run.folder == folder and run.exit_code == exit_codes.OK
+    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert names == ["alerts.json", "metrics.json", "power-co/frontier.csv", "power-co/plan.csv",
+                     "power-co/plan.json", "report.html", "run.json"]  # fmt: skip
+    record = json.loads((folder / "run.json").read_text())
+    assert record["seed"] == 0 and record["paths"] == 2000 and record["run_id"] == run.run_id
+    assert record["inputs"]["config"]["sha256"] and record["inputs"]["book_power-co"]["sha256"]
+    assert record["inputs"]["prices_cea"]["rows"] == 1199
+    assert record["solvers"]["power-co"] in ("CLARABEL", "SCS")
+    assert record["code"]["carbon_desk"] and record["code"]["cvxpy"]
+    steps = record["timings_s"]
+    for step in ("load cea", "fit cea", "simulate cea", "plan power-co", "evaluate power-co",
+                 "frontier power-co", "alerts", "write", "total"):  # fmt: skip
+        assert steps[step] >= 0
+    plan = json.loads((folder / "power-co" / "plan.json").read_text())
+    assert plan["out_of_sample"]["paths"] == 2000 and len(plan["frontier"]) == 2
+    assert {k["name"] for k in plan["kpis"]} >= {"coverage", "compliance-cost saving"}
+    # (allowances 2.28 Mt + forwards 0.2 Mt + CCER 50 kt + true-up 0.99 Mt) / 3.28 Mt
+    assert plan["coverage"] == pytest.approx(1.0731707, abs=1e-6)
+    kpis = {k["name"]: k for k in plan["kpis"]}
+    ours, deadline = (
+        plan["out_of_sample"]["expected_cost"],
+        plan["buy_at_deadline"]["expected_cost"],
+    )
+    assert kpis["compliance-cost saving"]["value"] == pytest.approx(
+        (deadline - ours) / abs(deadline)
+    )
+    assert kpis["expected trading cost"]["value"] == pytest.approx(ours)
+    conn = sqlite3.connect(tmp_path / "store.sqlite")
+    stored = conn.execute("SELECT record FROM runs WHERE id = ?", (run.run_id,)).fetchone()
+    assert json.loads(stored[0])["inputs"] == record["inputs"]
+
+
+def test_a_repeated_night_gives_the_same_plan_and_no_duplicate_alert(night):
+    first, tmp_path = night
+    before = json.loads((first.folder / "power-co" / "plan.json").read_text())
+    assert first.alerts_new, "the first night scans the whole history"
+    second = run_nightly(load_config(tmp_path / "desk.toml"), store=tmp_path / "store.sqlite")
+    after = json.loads((second.folder / "power-co" / "plan.json").read_text())
+    for plan in (before, after):  # how long the solver took is not part of the plan
+        plan["plan"].pop("solve_time_s")
+    assert after["plan"] == before["plan"] and after["out_of_sample"] == before["out_of_sample"]
+    assert second.alerts_new == () and len(second.alerts_open) == len(first.alerts_open)
+    conn = sqlite3.connect(tmp_path / "store.sqlite")
+    assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    keys = [k for (k,) in conn.execute("SELECT key FROM alerts")]
+    assert len(keys) == len(set(keys)) == len(first.alerts_open)
+
+
+def test_an_infeasible_entity_is_reported_and_the_others_are_planned(tmp_path: Path):
+    (tmp_path / "impossible.toml").write_text(IMPOSSIBLE)
+    extra = '\n[[entities]]\nname = "stuck"\nbook = "impossible.toml"\n'
+    run = run_nightly(load_config(write_config(tmp_path, extra)), store=tmp_path / "s.sqlite")
+    assert run.exit_code == exit_codes.INFEASIBLE
+    ok, stuck = run.entities
+    assert ok.ok and ok.plan is not None and not stuck.ok
+    assert "reserve" in str(stuck.error).lower()
+    failed = json.loads((run.folder / "stuck" / "plan.json").read_text())
+    assert failed["error"]["type"] == "Infeasible"
+    assert (run.folder / "power-co" / "plan.csv").is_file()
+    assert "failed: " in (run.folder / "report.html").read_text()
+
+
+def test_a_changed_plan_or_run_in_the_store_is_found(night):
+    run, tmp_path = night
+    conn = sqlite3.connect(tmp_path / "store.sqlite")
+    conn.execute("UPDATE plans SET plan = replace(plan, '\"seed\":0', '\"seed\":1')")
+    conn.commit()
+    result = CliRunner().invoke(cli, ["audit", "verify", "--store", str(tmp_path / "store.sqlite")])
+    assert result.exit_code == exit_codes.AUDIT_BROKEN
+    assert f"plan {run.run_id}/power-co" in result.output
+
+
+def test_the_command_line_names_a_bad_key_and_exits_4(tmp_path: Path):
+    path = write_config(tmp_path, "\n[targets]\ncoverage = 1\n")
+    result = CliRunner().invoke(cli, ["nightly", "--config", str(path)])
+    assert result.exit_code == exit_codes.CONFIG
+    assert "targets.coverage = 1 is not a known key" in result.output
+
+
+def test_json_logs_one_object_a_line_per_step(tmp_path: Path):
+    path = write_config(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["nightly", "--config", str(path), "--store", str(tmp_path / "s.sqlite"),
+              "--log-format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == exit_codes.OK, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    done = {e["step"] for e in events if e.get("event") == "step done"}
+    assert {"load cea", "plan power-co", "alerts", "write"} <= done
+    assert events[-1]["event"] == "run done" and events[-1]["exit_code"] == 0
+
+
+def test_a_night_killed_halfway_leaves_the_last_complete_folder(tmp_path: Path):
+    """Kill the process while it writes the run folder: the folder of the previous run stays
+    whole, no staging folder is mistaken for a run, and the store still verifies."""
+    path = write_config(tmp_path)
+    store = tmp_path / "s.sqlite"
+    command = [sys.executable, "-m", "desk", "nightly", "--config", str(path), "--store",
+               str(store), "--quiet"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    folder = tmp_path / "runs" / "2026-06-30"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(p.name.startswith(".2026-06-30-new-") for p in (tmp_path / "runs").iterdir()):
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert after == before
+    result = CliRunner().invoke(cli, ["audit", "verify", "--store", str(store)])
+    assert result.exit_code == 0, result.output
