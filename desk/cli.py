@@ -20,6 +20,7 @@ from rich.table import Table
 
 from desk import exit_codes
 from desk.alerts_cli import alerts, audit_group
+from desk.backtest_cli import backtest_command
 from desk.cli_common import (
     MARKET_OPTION,
     SOURCE_OPTION,
@@ -349,6 +350,7 @@ cli.add_command(alerts)
 cli.add_command(audit_group)
 cli.add_command(nightly_command)
 cli.add_command(init_command)
+cli.add_command(backtest_command)
 
 
 def main() -> None:

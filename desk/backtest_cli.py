@@ -1,0 +1,458 @@
+"""``carbon backtest``: a strategy on a price history (one cycle a year) or on simulated paths,
+against the other rule strategies and "buy at the deadline"; writes the ledger, the metrics
+and the plots.
+
+History mode (default): the stated book of ``backtest.history`` in every deadline year the
+prices cover. ``--paths N``: the book's own cycle on N paths simulated from a fit to the
+prices, from the session after their last date to the deadline, with output-driven emissions.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import click
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers and under cron
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from backtest.cycle import Cycle, FillSettings
+from backtest.event import run_backtest
+from backtest.history import compare, cost_table, stated_cycles
+from backtest.montecarlo import path_history, run_paths
+from backtest.result import BacktestResult, PathResults
+from desk.book_file import load_book
+from desk.cli_common import finite
+from desk.files import write_all_atomic
+from desk.simulate import prepare_output
+from engine.errors import ConfigurationError
+from engine.markets import market_rules
+from engine.simulate import SimulationSpec, simulate_closes
+from engine.volatility import fit_volatility
+from market_data import REFERENCE, DataWarning, calendar_for, load, merge_sources
+from strategies.registry import make_strategy, names, parse_params
+from strategies.rules import RULES
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOKS = (
+    ROOT / "desk" / "defaults" / "power_company_book.toml",
+    ROOT / "examples" / "power_company_book.toml",
+)
+MN = 1e6
+MAX_EVENT_PATHS = 500
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What ``carbon backtest`` was asked for (see its options)."""
+
+    strategy: str
+    params: tuple[str, ...] = ()
+    sources: tuple[str, ...] = (REFERENCE,)
+    book: Path | None = None
+    paths: int | None = None
+    years: tuple[int, ...] = ()
+    seed: int = 0
+    out: Path = Path("backtest")
+    fills: FillSettings = field(default_factory=FillSettings)
+    allow_integrated: bool = False
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    mode: str
+    table: pd.DataFrame  # history: cost per year and strategy; paths: one summary row each
+    metrics: dict[str, Any]
+    files: tuple[Path, ...]
+
+
+def default_book() -> Path:
+    for path in BOOKS:
+        if path.is_file():
+            return path
+    raise ConfigurationError("no default book file is installed: pass --book BOOK.toml")
+
+
+def load_prices(sources: tuple[str, ...], market: str) -> pd.DataFrame:
+    """The first source, its gaps filled from the next ones (``market_data.merge_sources``)."""
+    rules = market_rules(market)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # shown by `carbon data show`
+        frames = [load(source, market=rules) for source in sources]
+    frame = frames[0]
+    for other in frames[1:]:
+        frame = merge_sources(frame, other).frame
+    return frame
+
+
+def strategies_for(request: BacktestRequest) -> list[Any]:
+    """The strategy asked for, then the other rules with their defaults (the comparison);
+    ``all``: the rules, with ``--params`` refused."""
+    params = parse_params(request.params)
+    if request.strategy == "all":
+        if params:
+            raise ConfigurationError("--params needs one --strategy, not 'all'")
+        return [make_strategy(name) for name in RULES]
+    chosen = make_strategy(request.strategy, params)
+    return [chosen, *(make_strategy(n) for n in RULES if n != chosen.name)]
+
+
+def run_backtest_command(request: BacktestRequest) -> BacktestRun:
+    prepare_output(request.out)
+    book = load_book(request.book or default_book())
+    prices = load_prices(request.sources, book.market)
+    strategies = strategies_for(request)
+    if request.paths is None:
+        return _history(request, book, prices, strategies)
+    return _monte_carlo(request, book, prices, strategies)
+
+
+def _history(request, book, prices, strategies) -> BacktestRun:
+    rules = market_rules(book.market)
+    cycles = stated_cycles(book, prices.index, years=request.years or None)
+    gaps = calendar_for(rules.calendar).session_gaps(pd.DatetimeIndex(prices.index))
+    results = compare(
+        strategies, prices, cycles, market=rules.code, fills=request.fills, session_gaps=gaps
+    )
+    table = cost_table(results)
+    baseline = results.get("deadline")
+    chosen = results[strategies[0].name]
+    metrics = {
+        "mode": "history",
+        "sources": list(request.sources),
+        "book": book.entity,
+        "cycles": [c.year for c in cycles],
+        "strategy": chosen.metrics(baseline),
+        "comparison": {n: r.metrics(baseline) for n, r in results.items()},
+        "fills": asdict(request.fills),
+    }
+    ledger = pd.concat([r.ledger.assign(strategy=n) for n, r in results.items()])
+    writers = {
+        request.out / "ledger.csv": lambda p: ledger.to_csv(p, index=False, float_format="%.2f"),
+        request.out / "metrics.json": lambda p: _json(metrics, p),
+        request.out / "costs.csv": lambda p: table.to_csv(p, float_format="%.4f"),
+        request.out / "cost_distribution.png": lambda p: _cost_bars(table, results, p),
+        request.out / "holdings.png": lambda p: _holdings(chosen, p),
+    }
+    return BacktestRun("history", table, metrics, write_all_atomic(writers))
+
+
+def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
+    rules = market_rules(book.market)
+    calendar = calendar_for(rules.calendar)
+    index = pd.DatetimeIndex(prices.index)
+    fit = fit_volatility(
+        prices["close"],
+        session_gaps=calendar.session_gaps(index),
+        allow_nonstationary=request.allow_integrated,
+    )
+    sessions = calendar.sessions(calendar.next_session(index[-1]), book.deadline)
+    if len(sessions) < 2:
+        raise ConfigurationError(
+            f"the prices end on {index[-1].date()}, {len(sessions)} session(s) before the "
+            f"deadline {book.deadline}: nothing is left to backtest"
+        )
+    spec = SimulationSpec(
+        paths=request.paths, days=len(sessions), seed=request.seed, band=rules.daily_band
+    )
+    paths = np.round(simulate_closes(fit.params, spec) / rules.tick) * rules.tick
+    obligation = book.obligation.scenarios(request.paths, seed=request.seed)
+    cycle = Cycle.from_book(book, start=sessions[0], true_up_date=sessions[len(sessions) // 2])
+    prefix = prices["close"].iloc[-120:]
+    slow = [s.name for s in strategies if not hasattr(s, "kernel")]
+    if slow and request.paths > MAX_EVENT_PATHS:
+        raise ConfigurationError(
+            f"{', '.join(slow)} has no numba kernel: each path runs the event-driven "
+            f"backtester, so --paths is limited to {MAX_EVENT_PATHS} for it"
+        )
+    results: dict[str, PathResults] = {}
+    for strategy in strategies:
+        if hasattr(strategy, "kernel"):
+            results[strategy.name] = run_paths(
+                strategy,
+                paths,
+                cycle,
+                prefix=prefix,
+                sessions=sessions,
+                emissions_t=obligation.emissions,
+                true_up_t=obligation.true_up,
+                market=rules.code,
+                fills=request.fills,
+            )
+        else:
+            results[strategy.name] = _path_by_path(
+                strategy, paths, cycle, prefix, sessions, obligation, request.fills, rules.code
+            )
+    baseline = results.get("deadline")
+    summaries = {n: r.summary(baseline) for n, r in results.items()}
+    table = pd.DataFrame(summaries).T.drop(columns=["strategy"])
+    first = replace(cycle, emissions_t=obligation.emissions[0], true_up_t=obligation.true_up[0])
+    sample = run_backtest(
+        strategies[0],
+        path_history(prefix, sessions, paths[0]),
+        first,
+        market=rules.code,
+        fills=request.fills,
+    )
+    costs = pd.DataFrame({n: r.cost for n, r in results.items()})
+    metrics = {
+        "mode": "paths",
+        "sources": list(request.sources),
+        "book": book.entity,
+        "model": fit.params.to_dict(),
+        "paths": request.paths,
+        "seed": request.seed,
+        "sessions": len(sessions),
+        "from": str(sessions[0].date()),
+        "deadline": str(book.deadline),
+        "strategy": summaries[strategies[0].name],
+        "comparison": summaries,
+        "sample_path_ledger": "ledger.csv (path 0)",
+        "fills": asdict(request.fills),
+    }
+    writers = {
+        request.out / "ledger.csv": lambda p: sample.ledger.to_csv(
+            p, index=False, float_format="%.2f"
+        ),
+        request.out / "metrics.json": lambda p: _json(metrics, p),
+        request.out / "costs.csv": lambda p: costs.to_csv(
+            p, index_label="path", float_format="%.2f"
+        ),
+        request.out / "cost_distribution.png": lambda p: _cost_histograms(results, p),
+        request.out / "holdings.png": lambda p: _holdings(sample, p),
+    }
+    return BacktestRun("paths", table, metrics, write_all_atomic(writers))
+
+
+def _path_by_path(strategy, paths, cycle, prefix, sessions, obligation, fills, market):
+    """A strategy without a kernel: the event-driven backtester on every path."""
+    rows = []
+    for i in range(paths.shape[0]):
+        c = replace(cycle, emissions_t=obligation.emissions[i], true_up_t=obligation.true_up[i])
+        r = run_backtest(
+            strategy, path_history(prefix, sessions, paths[i]), c, market=market, fills=fills
+        )
+        row = r.cycles.iloc[0]
+        rows.append(
+            (
+                row.cost,
+                row.shortfall_t,
+                row.penalty,
+                row.banked_t,
+                row.bought_t,
+                row.sold_t,
+                r.ledger["fee"].sum() if len(r.ledger) else 0.0,
+            )
+        )
+    a = np.array(rows, dtype=np.float64)
+    return PathResults(strategy.name, *(a[:, j].copy() for j in range(7)))
+
+
+def _json(record: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(finite(record), indent=2, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _cost_bars(table: pd.DataFrame, results: dict[str, BacktestResult], path: Path) -> None:
+    years = table.drop(index="total")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / len(results)
+    x = np.arange(len(years))
+    for j, name in enumerate(results):
+        ax.bar(x + (j - (len(results) - 1) / 2) * width, years[name], width, label=name)
+    ax.set_xticks(x, [str(y) for y in years.index])
+    ax.set_xlabel("year traded (its 31 December is the surrender deadline)")
+    ax.set_ylabel("compliance cost, CNY m")
+    ax.set_title("Compliance cost per cycle and strategy (stated book)", fontsize=10)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+
+
+def _cost_histograms(results: dict[str, PathResults], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    every = np.concatenate([r.cost for r in results.values()]) / MN
+    bins = np.linspace(*np.quantile(every, [0.002, 0.998]), 60)
+    for name, r in results.items():
+        s = r.summary()
+        ax.hist(
+            r.cost / MN,
+            bins=bins,
+            histtype="step",
+            lw=1.4,
+            label=f"{name}: mean {s['mean_cost'] / MN:.1f}, CVaR95 {s['cvar'] / MN:.1f}",
+        )
+    ax.set_xlabel("compliance cost, CNY m")
+    ax.set_ylabel("paths")
+    ax.set_title(
+        f"Cost distribution across strategies, {every.size // len(results):,} paths", fontsize=10
+    )
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+
+
+def _holdings(result: BacktestResult, path: Path) -> None:
+    daily = result.daily
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    top.plot(daily.index, daily["close"], color="tab:blue", lw=1)
+    top.set_ylabel("close, CNY/t")
+    top.set_title(f"{result.strategy}: price, holdings and trades", fontsize=10)
+    bottom.plot(
+        daily.index, daily["allowances_t"] / 1e3, color="tab:green", lw=1, label="allowances held"
+    )
+    due = daily["forwards_due_t"]
+    if (due > 0).any():
+        bottom.plot(daily.index, due / 1e3, color="tab:purple", lw=1, label="forwards due")
+    trades = result.ledger[result.ledger["tonnes"] > 0]
+    for side, colour in (("buy", "tab:green"), ("sell", "tab:red")):
+        t = trades[trades["side"] == side]
+        top.scatter(t["date"], t["price"], s=6, color=colour, label=side, zorder=3)
+    top.legend(fontsize=8)
+    bottom.set_ylabel("kt")
+    bottom.legend(fontsize=8)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+
+
+@click.command("backtest")
+@click.option(
+    "--strategy",
+    required=True,
+    help="deadline, even, reserve, forward, guard, optimised, or 'all' (every rule strategy).",
+)
+@click.option(
+    "--params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A setting of the strategy (repeatable, or comma-separated), e.g. "
+    "--params window=30,low=0.1.",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    default=(REFERENCE,),
+    show_default=True,
+    help="'reference' or a price file; several are merged, the first preferred "
+    "(the exchange's bulletins, then a Wind export: the full CEA history).",
+)
+@click.option(
+    "--book",
+    "book_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The compliance book (TOML; default: the example power company).",
+)
+@click.option(
+    "--paths",
+    type=click.IntRange(min=1),
+    help="Simulate N paths of the book's own cycle instead of the history.",
+)
+@click.option(
+    "--years",
+    type=int,
+    multiple=True,
+    help="History mode: deadline years to play (default: every one covered).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option(
+    "--liquidity-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.2,
+    show_default=True,
+    help="Fills take at most this share of a day's volume.",
+)
+@click.option(
+    "--fallback-liquidity",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100_000.0,
+    show_default=True,
+    help="Tonnes a session where the prices have no volume (all simulated days).",
+)
+@click.option(
+    "--impact",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.02,
+    show_default=True,
+    help="Price impact when a fill takes the whole cap.",
+)
+@click.option(
+    "--carry-over",
+    is_flag=True,
+    help="History mode: chain the cycles (bank, shortfall and cash carried).",
+)
+@click.option(
+    "--allow-integrated",
+    is_flag=True,
+    help="--paths on the real CEA history: accept an integrated GARCH fit.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("backtest"),
+    show_default=True,
+    help="Folder for ledger.csv, metrics.json, costs.csv and the plots.",
+)
+def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str, ...],
+                     book_path: Path | None, paths: int | None, years: tuple[int, ...],
+                     seed: int, liquidity_share: float, fallback_liquidity: float, impact: float,
+                     carry_over: bool, allow_integrated: bool, out: Path) -> None:  # fmt: skip
+    """Backtest a strategy against the others and "buy at the deadline": compliance cost per
+    cycle on the history (or its distribution on simulated paths), ledger, metrics and plots."""
+    if strategy != "all" and strategy not in names():
+        raise click.BadParameter(
+            f"{strategy!r}; known: all, {', '.join(names())}", param_hint="--strategy"
+        )
+    if paths is not None and (years or carry_over):
+        raise click.UsageError("--years and --carry-over apply to the history, not to --paths")
+    fills = FillSettings(
+        liquidity_share=liquidity_share,
+        fallback_liquidity_t=fallback_liquidity,
+        impact=impact,
+        carry_over=carry_over,
+    )
+    request = BacktestRequest(
+        strategy=strategy,
+        params=params,
+        sources=sources,
+        book=book_path,
+        paths=paths,
+        years=years,
+        seed=seed,
+        out=out,
+        fills=fills,
+        allow_integrated=allow_integrated,
+    )
+    run = run_backtest_command(request)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        if run.mode == "history":
+            click.echo("compliance cost, CNY m (need kt, average close CNY/t):")
+            click.echo(run.table.round(2).to_string())
+        else:
+            shown = run.table[["mean_cost", "var", "cvar", "shortfall_probability"]].copy()
+            shown[["mean_cost", "var", "cvar"]] /= MN
+            click.echo(f"{paths:,} paths, cost CNY m (VaR/CVaR 95 %):")
+            click.echo(shown.astype(float).round(3).to_string())
+    for path in run.files:
+        click.echo(f"wrote {path}")
