@@ -64,7 +64,7 @@ class Targets:
     """The organisation's targets (GB/T 46412-2025's monitoring step); ``None``: no target."""
 
     carbon_asset_return: float | None = None
-    trading_cost_max: float | None = None
+    compliance_cost_max: float | None = None
     cost_saving_min: float | None = None
     intensity_reduction: float | None = None
     intensity_base: float | None = None
@@ -208,8 +208,8 @@ def _targets(path: Path, data: object) -> Targets:
     t = _Table(path, "targets", data)
     targets = Targets(
         carbon_asset_return=t.number("carbon_asset_return", None, -1.0, 10.0),
-        trading_cost_max=t.number("trading_cost_max", None, 0.0),
-        cost_saving_min=t.number("cost_saving_min", None, -1.0, 1.0),
+        compliance_cost_max=t.number("compliance_cost_max", None, -1e12, 1e12),
+        cost_saving_min=t.number("cost_saving_min", None, -1e12, 1e12),
         intensity_reduction=t.number("intensity_reduction", None, 0.0, 1.0),
         intensity_base=t.number("intensity_base", None, 0.0),
         intensity_target_year=t.integer("intensity_target_year", None, 2000, 2100),

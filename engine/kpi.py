@@ -3,9 +3,11 @@
 - carbon-asset return: the change in market value of the carbon assets held (allowances, CCER,
   and the forwards' gain against their price) since the cycle's first session, as a share of
   their value then (the holdings are today's: a position return, not a fund's);
-- compliance-cost saving: what the plan saves, out of sample, against buying at the deadline, as
-  a share of the deadline strategy's expected cost;
-- expected trading cost: the plan's expected compliance cost, out of sample (CNY);
+- compliance-cost saving: what the plan saves, out of sample, against buying at the deadline
+  (CNY: the difference of their expected costs; a share would mislead, as a cost can be near
+  zero or negative when the bank's value outweighs the purchases);
+- expected compliance cost: the plan's, out of sample (CNY: purchases - sales + fees + impact
+  + penalty - value banked);
 - reduction completion: the share of the targeted intensity reduction achieved (1 is the
   target met), from the base-year intensity and the book's expected intensity;
 - coverage: (allowances + forwards + usable CCER + expected true-up) / expected emissions.
@@ -49,11 +51,6 @@ def carbon_asset_return(book: ComplianceBook, start_price: float, price: float) 
     return (tonnes * price + forwards_gain - then) / then if then > 0 else 0.0
 
 
-def cost_saving(plan_cost: float, deadline_cost: float) -> float:
-    """(deadline strategy's expected cost - plan's) / |deadline strategy's|."""
-    return (deadline_cost - plan_cost) / abs(deadline_cost) if deadline_cost else 0.0
-
-
 def reduction_completion(intensity: float, base: float, reduction: float) -> float:
     """Achieved reduction of intensity against ``base``, as a share of the targeted one."""
     return (base - intensity) / (base * reduction) if base > 0 and reduction > 0 else 0.0
@@ -73,10 +70,9 @@ def entity_kpis(
         Kpi("carbon-asset return", carbon_asset_return(book, start_price, price), "share",
             targets.carbon_asset_return, True,
             f"holdings and forwards at {price:.2f} against {start_price:.2f} at the cycle's start"),
-        Kpi("compliance-cost saving", cost_saving(plan_cost, deadline_cost), "share",
-            targets.cost_saving_min, True,
-            "expected cost of the plan against buying in the last weeks, out of sample"),
-        Kpi("expected trading cost", plan_cost, "CNY", targets.trading_cost_max, False,
+        Kpi("compliance-cost saving", deadline_cost - plan_cost, "CNY", targets.cost_saving_min,
+            True, "expected cost of buying in the last weeks minus the plan's, out of sample"),
+        Kpi("expected compliance cost", plan_cost, "CNY", targets.compliance_cost_max, False,
             "purchases - sales + fees + impact + penalty - banked value, out of sample"),
         Kpi("coverage", book.coverage(), "ratio", targets.coverage_min, True,
             "(allowances + forwards + usable CCER + expected true-up) / expected emissions"),

@@ -42,17 +42,24 @@ def write(tmp_path: Path):
     return _write
 
 
+KERNEL_PACKAGES = ("engine", "strategies", "backtest")
+
+
 def pytest_sessionstart(session) -> None:
-    """Drop numba's cached kernels when any engine module (subpackages included) is newer than
-    them: numba checks only a kernel's own file, not the modules it inlines
-    (``engine/random_nb.py``), so after an edit there the tests would otherwise run the old
-    code."""
-    engine = REPO / "engine"
-    sources = list(engine.rglob("*.py"))
+    """Drop numba's cached kernels when any module of a package with kernels (subpackages
+    included) is newer than them: numba checks only a kernel's own file, not the modules it
+    inlines (``engine/random_nb.py``, the fill and rule kernels the Monte Carlo backtest
+    compiles in), so after an edit there the tests would otherwise run the old code."""
+    sources = [p for package in KERNEL_PACKAGES for p in (REPO / package).rglob("*.py")]
     if not sources:
         return
     newest_source = max(path.stat().st_mtime for path in sources)
-    cached = list(engine.rglob("__pycache__/*.nbi")) + list(engine.rglob("__pycache__/*.nbc"))
+    cached = [
+        path
+        for package in KERNEL_PACKAGES
+        for pattern in ("__pycache__/*.nbi", "__pycache__/*.nbc")
+        for path in (REPO / package).rglob(pattern)
+    ]
     if cached and min(path.stat().st_mtime for path in cached) < newest_source:
         for path in cached:
             path.unlink(missing_ok=True)

@@ -9,6 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="Also run the benchmarks marked slow.")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow benchmark: pass --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     session = getattr(config, "_benchmarksession", None)
@@ -26,7 +41,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 if other is ref or "reference" in other.name:
                     continue
                 ratio = ref.stats.median / other.stats.median
-                lines.append(f"{group}: {ref.name} / {other.name} = {ratio:,.1f}x (medians)")
+                unit = "medians"
+                a, b = ref.extra_info.get("path_steps"), other.extra_info.get("path_steps")
+                if a and b and a != b:  # a reference run on a sample: compare per unit of work
+                    ratio, unit = ratio * b / a, "medians per path-step"
+                lines.append(f"{group}: {ref.name} / {other.name} = {ratio:,.1f}x ({unit})")
     for bench in session.benchmarks:
         info = bench.extra_info or {}
         if bench.stats is None or not info:
@@ -36,6 +55,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             parts.append(f"{bench.stats.median / info['path_steps'] * 1e9:.2f} ns per path-step")
         if "peak_mb" in info:
             parts.append(f"peak {info['peak_mb']:,.0f} MB")
+        if "steps" in info:
+            parts.append(info["steps"])
         if "cold_s" in info:
             parts.append(f"first call {info['cold_s']:.1f} s cold, {info['warm_s']:.1f} s cached")
         if parts:

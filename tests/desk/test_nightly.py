@@ -82,10 +82,8 @@ def test_a_night_writes_its_folder_and_its_record(night):
         plan["out_of_sample"]["expected_cost"],
         plan["buy_at_deadline"]["expected_cost"],
     )
-    assert kpis["compliance-cost saving"]["value"] == pytest.approx(
-        (deadline - ours) / abs(deadline)
-    )
-    assert kpis["expected trading cost"]["value"] == pytest.approx(ours)
+    assert kpis["compliance-cost saving"]["value"] == pytest.approx(deadline - ours)
+    assert kpis["expected compliance cost"]["value"] == pytest.approx(ours)
     conn = sqlite3.connect(tmp_path / "store.sqlite")
     stored = conn.execute("SELECT record FROM runs WHERE id = ?", (run.run_id,)).fetchone()
     assert json.loads(stored[0])["inputs"] == record["inputs"]
