@@ -43,8 +43,8 @@ from strategies.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = (
-    ROOT / "desk" / "defaults" / "power_company_book.toml",
-    ROOT / "examples" / "power_company_book.toml",
+    ROOT / "desk/defaults/power_company_book.toml",
+    ROOT / "desk/defaults/power_company_book.toml",
 )
 MN = 1e6
 MAX_EVENT_PATHS = 500

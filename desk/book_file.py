@@ -1,4 +1,4 @@
-"""Compliance books from TOML files (``examples/power_company_book.toml`` shows the layout)."""
+"""Compliance books from TOML files (``desk/defaults/power_company_book.toml`` shows the layout)."""
 
 from __future__ import annotations
 

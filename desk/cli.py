@@ -283,7 +283,7 @@ def simulate_command(
     "book_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The compliance book (TOML; see examples/power_company_book.toml).",
+    help="The compliance book (TOML; see desk/defaults/power_company_book.toml).",
 )
 @SOURCE_OPTION
 @click.option("--paths", type=click.IntRange(min=10), default=20_000, show_default=True,

@@ -14,7 +14,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 @pytest.mark.shared_data
 def test_readme_python_blocks_run(shared_data, monkeypatch):
-    monkeypatch.chdir(README.parent)  # the examples name ../shared/data and examples/
+    monkeypatch.chdir(README.parent)  # the examples name ../shared/data and desk/defaults/
     assert os.path.isdir("../shared/data")
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 4

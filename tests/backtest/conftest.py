@@ -36,7 +36,7 @@ PINNED = VolatilityParams(
 
 @pytest.fixture(scope="session")
 def book():
-    return load_book(ROOT / "examples" / "power_company_book.toml")
+    return load_book(ROOT / "desk/defaults/power_company_book.toml")
 
 
 @pytest.fixture(scope="session")

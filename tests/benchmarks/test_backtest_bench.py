@@ -50,7 +50,7 @@ PINNED = VolatilityParams(
     last_date="2026-09-30",
     unchanged_prob=0.0,
 )
-BOOK = load_book(Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml")
+BOOK = load_book(Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml")
 SHORT = dataclasses.replace(  # the 2026 cycle, ~240 kt short
     BOOK, cycle_year=2026, allowances_by_vintage={2026: 1_800_000.0}, forwards=()
 )

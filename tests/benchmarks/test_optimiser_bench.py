@@ -18,7 +18,7 @@ from engine.evaluate import evaluate_plan
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.scenarios import Scenarios
 
-BOOK = load_book(Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml")
+BOOK = load_book(Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml")
 SETTINGS = OptimiserSettings(lambda_=1.0, liquidity_t=200_000.0, impact=0.02)
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from desk import exit_codes
 from desk.cli import cli
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml"
 SMALL = ("--paths", "2000", "--scenarios", "40", "--seed", "7")
 
 

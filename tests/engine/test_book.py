@@ -16,7 +16,7 @@ from engine.compliance import CEA_COMPLIANCE, EUA_COMPLIANCE
 from engine.errors import ConfigurationError
 from engine.markets import CEA, EUA
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml"
 
 
 @pytest.fixture(scope="module")

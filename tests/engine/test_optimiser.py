@@ -18,7 +18,7 @@ from engine.errors import ConfigurationError, Infeasible, SolverFailed
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.scenarios import Scenarios, weighted_var_cvar
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml"
 # No fees, no banking value: what is bought beyond the need is worth nothing.
 FRICTIONLESS = dataclasses.replace(
     CEA_COMPLIANCE, fee_rate=0.0, offset_fee_rate=0.0, banking_base_t=0.0

@@ -14,7 +14,7 @@ from engine.scenario_build import decision_days, reduce_scenarios, scenarios_fro
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import VolatilityParams
 
-BOOK = load_book(Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml")
+BOOK = load_book(Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml")
 MODEL = VolatilityParams(
     model="garch", dist="normal", mu=0.0, omega=0.05, alpha=0.08, gamma=0.0, beta=0.9,
     nu=None, last_variance=2.0, last_residual=0.0, last_price=70.0, last_date="2026-06-30",

@@ -22,7 +22,7 @@ from strategies.guard import AlertGuard
 from strategies.registry import make_strategy
 from strategies.rules import EvenAccumulation, ReserveArbitrage
 
-BOOK = Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml"
+BOOK = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml"
 
 
 @pytest.fixture(scope="module")

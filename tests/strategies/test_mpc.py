@@ -18,7 +18,7 @@ from engine.errors import ConfigurationError
 from strategies.mpc import Optimised
 from strategies.registry import make_strategy
 
-BOOK = Path(__file__).resolve().parents[2] / "examples" / "power_company_book.toml"
+BOOK = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.toml"
 SMALL = dict(every=60, paths=200, scenarios=20)
 
 
