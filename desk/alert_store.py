@@ -396,13 +396,14 @@ def set_watermark(
     last_date: dt.date,
     now: str | None = None,
 ) -> None:
-    """Record that ``scan`` has covered the history to ``last_date``. Call inside the
+    """Record that ``scan`` has covered the history to ``last_date`` (a watermark never moves
+    back: a check of an older history, as a backdated night, leaves it). Call inside the
     transaction that stores the scan's alerts, so the two land together."""
     require_transaction(conn, "set_watermark")
     conn.execute(
         "INSERT INTO alert_scans (instrument, source, scan, last_date, updated_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (instrument, source, scan) DO UPDATE SET "
-        "last_date = excluded.last_date, updated_at = excluded.updated_at",
+        "last_date = max(last_date, excluded.last_date), updated_at = excluded.updated_at",
         (instrument, source, scan, last_date.isoformat(), now or now_utc()),
     )
 

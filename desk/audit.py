@@ -17,7 +17,7 @@ entry: an edited alert row is caught even though the chain itself is intact. (A 
 later migration adds is compared once an entry records it; until then it must stay NULL.)
 
 Cutting entries off the end of the chain together with their rows cannot be seen from inside
-the file: keep the head hash that ``verify`` returns somewhere else (the nightly report prints
+the file: keep the head hash that ``verify`` returns somewhere else (``carbon nightly`` prints
 it) to catch that too.
 """
 

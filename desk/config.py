@@ -9,6 +9,7 @@ raises ``ConfigurationError`` naming the file, the key and the value.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,15 @@ class _Table:
                         f"is not a known key (known here: {known})")  # fmt: skip
 
 
+RESERVED = {"alerts.json", "metrics.json", "run.json", "report.html"}
+
+
+def entity_folder(name: str) -> str:
+    """An entity's folder in the run folder: letters, digits, dot, dash and underscore."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return text or "entity"
+
+
 def _resolve(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
@@ -180,11 +190,18 @@ def _markets(path: Path, data: object) -> dict[str, MarketSource]:
             code=code,
             source=source if source == "reference" else str(_resolve(path.parent, source)),
             allow_integrated=t.get("allow_integrated", bool, False),
-            model_file=None if model_file is None else _resolve(path.parent, model_file),
+            model_file=None if model_file is None else _existing(path, code, model_file),
             min_observations=t.integer("min_observations", ADVISED_OBSERVATIONS, 1),
         )
         t.done()
     return markets
+
+
+def _existing(path: Path, code: str, value: str) -> Path:
+    model = _resolve(path.parent, value)
+    if not model.is_file():
+        raise _fail(path, f"markets.{code}.model_file", value, f"names no file ({model})")
+    return model
 
 
 def _optimiser(path: Path, data: object) -> OptimiserConfig:
@@ -226,7 +243,7 @@ def _targets(path: Path, data: object) -> Targets:
 def _entities(path: Path, data: object, markets: Mapping[str, MarketSource]) -> tuple:
     if not isinstance(data, list) or not data:
         raise _fail(path, "entities", data, "must be a list of [[entities]] tables, at least one")
-    entities, names = [], set()
+    entities, names, folders = [], set(), set()
     for i, body in enumerate(data):
         t = _Table(path, f"entities[{i}]", body)
         name = t.get("name", str, None)
@@ -246,17 +263,27 @@ def _entities(path: Path, data: object, markets: Mapping[str, MarketSource]) -> 
         if book.market not in markets:
             rule = f"trades market {book.market!r}, which has no [markets.{book.market}]"
             raise _fail(path, f"entities[{i}].book", book_file, rule)
+        folder = entity_folder(name)
+        if folder in RESERVED or folder in folders:
+            raise _fail(path, f"entities[{i}].name", name,
+                        f"would write to the run folder's {folder!r}, which is taken")  # fmt: skip
         names.add(name)
+        folders.add(folder)
         entities.append(Entity(name, book, book_path))
     return tuple(entities)
 
 
 def load_config(path: str | Path | None = None) -> DeskConfig:
     """The configuration in ``path`` (the packaged example when ``None``), validated."""
-    path = default_config_path() if path is None else Path(path)
+    path = default_config_path() if path is None else Path(path).expanduser().resolve()
     if not path.is_file():
         raise ConfigurationError(f"{path}: no such configuration file (carbon init writes one)")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -42,12 +42,15 @@ def _usual_mode(path: Path) -> None:
 
 def write_folder_atomic(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
     """Write a whole folder (``writers`` maps relative file names to writers) so that a run
-    killed halfway leaves either the old folder or the new one, never a mix: the files go to a
-    hidden temporary folder beside ``folder``, which then takes its place (an old folder is
-    moved aside first and removed after)."""
+    killed or failing halfway leaves the old folder or the new one, never a mix: the files go
+    to a hidden temporary folder beside ``folder``, which then takes its place. An old folder
+    is moved aside first, put back if the swap fails, and removed only after it succeeded; a
+    run killed between the two renames leaves it aside, and the next write puts it back first.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _restore_aside(folder)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-new-"))
-    old = None
+    aside = None
     try:
         for name, write in writers.items():
             path = staging / name
@@ -56,14 +59,28 @@ def write_folder_atomic(folder: Path, writers: dict[str, Callable[[Path], None]]
             _usual_mode(path)
         _usual_dir_mode(staging)
         if folder.exists():
-            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-old-"))
-            os.replace(folder, old / folder.name)
-        os.replace(staging, folder)
+            aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-old-"))
+            os.replace(folder, aside / folder.name)
+        try:
+            os.replace(staging, folder)
+        except OSError:
+            if aside is not None and not folder.exists():
+                os.replace(aside / folder.name, folder)
+            raise
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+def _restore_aside(folder: Path) -> None:
+    """Put back a folder that a killed write had moved aside (and remove empty leftovers)."""
+    for aside in sorted(folder.parent.glob(f".{folder.name}-old-*")):
+        kept = aside / folder.name
+        if kept.is_dir() and not folder.exists():
+            os.replace(kept, folder)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _usual_dir_mode(path: Path) -> None:

@@ -80,6 +80,7 @@ class EntityNight:
     days_to_deadline: int = 0
     scenarios: int = 0
     error: EngineError | None = None
+    frontier_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,6 +141,12 @@ def prepare_market(
     with timings.step(f"fit {source.code}"):
         if source.model_file is not None:
             params, diagnostics = load_pinned(source.model_file, source.allow_integrated), None
+            if params.last_date != index[-1].date().isoformat():
+                raise ConfigurationError(
+                    f"markets.{source.code}.model_file {source.model_file} was fitted on closes "
+                    f"to {params.last_date}, but tonight's prices end on {index[-1].date()}: "
+                    "pin a model of tonight's prices, or leave model_file out to fit one"
+                )
         else:
             fit = fit_volatility(
                 frame["close"],
@@ -148,18 +155,17 @@ def prepare_market(
                 min_observations=source.min_observations,
             )
             params, diagnostics = fit.params, fit.diagnostics
+    # No session left (every cycle past its deadline): no paths, and each entity says so; the
+    # alert rules still run on the prices.
     sessions = pd.DatetimeIndex(calendar.sessions(calendar.next_session(index[-1]), max(deadlines)))
-    if len(sessions) < 2:
-        raise ConfigurationError(
-            f"the {source.code.upper()} prices end on {index[-1].date()}, after or at the last "
-            f"deadline {max(deadlines)}: nothing is left to plan"
-        )
     with timings.step(f"simulate {source.code}"):
-        spec = SimulationSpec(paths=paths, days=len(sessions), seed=seed, band=rules.daily_band)
-        closes = simulate_closes(params, spec)
-        fan = pd.DataFrame(
-            np.quantile(closes, FAN_QUANTILES, axis=0).T, index=sessions, columns=FAN_QUANTILES
-        )
+        if len(sessions):
+            spec = SimulationSpec(paths=paths, days=len(sessions), seed=seed, band=rules.daily_band)
+            closes = simulate_closes(params, spec)
+            quantiles = np.quantile(closes, FAN_QUANTILES, axis=0).T
+        else:
+            closes, quantiles = np.empty((paths, 0)), np.empty((0, len(FAN_QUANTILES)))
+        fan = pd.DataFrame(quantiles, index=sessions, columns=FAN_QUANTILES)
     return MarketNight(
         source, rules, frame, params, diagnostics, closes, sessions, fan, str(input_hash)
     )
@@ -192,13 +198,17 @@ def plan_entity(
             plan = optimiser.solve()
         with timings.step(f"evaluate {entity.name}"):
             evaluation = evaluate_plan(book, plan, full, settings)
-            benchmark = evaluate_deadline_buying(book, full, settings)
-        frontier = None
-        if o.frontier:
-            with timings.step(f"frontier {entity.name}"):
-                frontier = optimiser.frontier(o.frontier)
+            last_dates = min(2, full.prices.shape[1] - 1)  # fewer dates near the deadline
+            benchmark = evaluate_deadline_buying(book, full, settings, last_dates=last_dates)
     except EngineError as exc:
         return EntityNight(entity, days_to_deadline=days, error=exc)
+    frontier, frontier_error = None, None
+    if o.frontier:  # a failed point loses the frontier, not the plan
+        with timings.step(f"frontier {entity.name}"):
+            try:
+                frontier = optimiser.frontier(o.frontier)
+            except EngineError as exc:
+                frontier_error = f"{type(exc).__name__}: {exc}"
     kpis = entity_kpis(
         book,
         start_price=cycle_start_price(market.prices["close"], book.cycle_year),
@@ -208,15 +218,18 @@ def plan_entity(
         targets=config.targets,
     )
     return EntityNight(
-        entity, plan, evaluation, benchmark, frontier, kpis, days, reduced.count, None
-    )
+        entity, plan, evaluation, benchmark, frontier, kpis, days, reduced.count, None,
+        frontier_error,
+    )  # fmt: skip
 
 
 def cycle_start_price(closes: pd.Series, cycle_year: int) -> float:
-    """The first close of the cycle's year (the first close at all when the history starts
-    later)."""
+    """The first close of the cycle's year; the last close when the year has not started in
+    the data (the return is then 0), the first one when the data starts later."""
     inside = closes.loc[str(cycle_year) :]
-    return float(inside.iloc[0] if not inside.empty else closes.iloc[0])
+    if inside.empty:
+        return float(closes.iloc[-1])
+    return float(inside.iloc[0])
 
 
 @dataclass(frozen=True)
@@ -250,7 +263,7 @@ def run_nightly(
     from desk.alert_store import open_alert_store
     from desk.nightly_alerts import check_alerts
     from desk.nightly_output import build_outputs
-    from desk.run_store import record_run
+    from desk.run_store import new_run_id, record_run
     from desk.store import store_path
 
     timings = Timings(progress)
@@ -283,13 +296,14 @@ def run_nightly(
         elif current_critical(alerts.open, markets):
             code = exit_codes.CRITICAL_ALERT
         folder = (out or config.run.out) / night.isoformat()
+        run_id = new_run_id(night.isoformat())
         with timings.step("write"):
             outputs = build_outputs(
                 config, night, markets, entities, alerts, timings, started, path
             )
-            run_id, head = record_run(conn, night.isoformat(), code, outputs.record, outputs.plans)
-            outputs.record["run_id"], outputs.record["audit_head"] = run_id, head
-            write_folder_atomic(folder, outputs.writers)
+            outputs.record["run_id"] = run_id
+            write_folder_atomic(folder, outputs.writers)  # the record attests what was written
+            head = record_run(conn, run_id, night.isoformat(), code, outputs.record, outputs.plans)
     finally:
         conn.close()
     return NightlyRun(
@@ -304,5 +318,9 @@ def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[
     return [
         a for a in open_alerts
         if a["severity"] == "critical" and a["state"] == "open"
-        and pd.Timestamp(a["date"]) >= cutoff
+        and cutoff <= pd.Timestamp(a["date"]) <= m_last(markets)
     ]  # fmt: skip
+
+
+def m_last(markets: dict[str, MarketNight]) -> pd.Timestamp:
+    return max(m.prices.index[-1] for m in markets.values())

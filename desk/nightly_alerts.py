@@ -21,9 +21,9 @@ from desk.alert_check import instrument_for, source_key
 from desk.alert_config import parse_alert_config
 from desk.alert_store import insert_alerts, list_alerts
 from desk.config import DeskConfig
-from desk.notify import deliver_pending, notifier_levels
+from desk.notify import notifier_levels
 from desk.store import transaction
-from engine.alerts import scan_book
+from engine.alerts import Alert, scan_book
 from market_data import calendar_for
 
 
@@ -45,34 +45,38 @@ def check_alerts(conn: sqlite3.Connection, config: DeskConfig, markets, entities
         closes = m.prices["close"]
         instrument = instrument_for(m.rules, m.source.source)
         instruments.append(instrument)
-        gaps = calendar_for(m.rules.calendar).session_gaps(pd.DatetimeIndex(closes.index))
-        result = check_market(
-            conn, closes, settings, market=m.rules, source=source_key(m.source.source),
-            instrument=instrument, session_gaps=gaps,
-        )  # fmt: skip
-        out.new += [a.to_dict() for a in result.new]
-        if result.volatility_error:
-            out.problems.append(f"{instrument} volatility rule: {result.volatility_error}")
-        out.problems += [f"notifier: {f}" for f in _failures(result.deliveries)]
+        source = source_key(m.source.source)
+        # The books first, so that the market's check delivers their alerts with its own, once.
         books = []
         day = dt.date.fromisoformat(m.params.last_date)
         for night in entities:
             if night.entity.book.market != code:
                 continue
+            name = f"{instrument}:{night.entity.name}"
+            still_open = [_engine_alert(a) for a in list_alerts(
+                conn, states=("open", "acknowledged"), instrument=name)]  # fmt: skip
             books += scan_book(night.entity.book, m.params.last_price, day, settings.rules,
-                               instrument=f"{instrument}:{night.entity.name}")  # fmt: skip
+                               instrument=name, open_alerts=still_open)  # fmt: skip
         with transaction(conn):
-            stored = insert_alerts(conn, books, source=source_key(m.source.source),
+            stored = insert_alerts(conn, books, source=source,
                                    notifiers=notifier_levels(settings.notifiers))  # fmt: skip
-        out.new += [a.to_dict() for a in stored]
-        out.problems += [
-            f"notifier: {f}" for f in _failures(deliver_pending(conn, settings.notifiers))
-        ]
+        gaps = calendar_for(m.rules.calendar).session_gaps(pd.DatetimeIndex(closes.index))
+        result = check_market(conn, closes, settings, market=m.rules, source=source,
+                              instrument=instrument, session_gaps=gaps)  # fmt: skip
+        out.new += [a.to_dict() for a in (*result.new, *stored)]
+        if result.volatility_error:
+            out.problems.append(f"{instrument} volatility rule: {result.volatility_error}")
+        out.problems += [f"notifier: {f}" for f in _failures(result.deliveries)]
     for instrument in instruments:
         out.open += [a.to_dict() for a in list_alerts(conn, states=("open", "acknowledged"),
                                                       instrument=instrument)]  # fmt: skip
     out.open.sort(key=lambda a: (a["date"], a["id"]), reverse=True)
     return out
+
+
+def _engine_alert(stored) -> Alert:
+    return Alert(stored.rule, stored.instrument, stored.date, stored.severity, stored.message,
+                 dict(stored.figures), dict(stored.parameters))  # fmt: skip
 
 
 def _failures(report) -> list[str]:

@@ -92,8 +92,9 @@ def nightly_command(
     if log_format == "json":
         summary = {"event": "run done", "as_of": run.as_of.isoformat(), "run_id": run.run_id,
                    "folder": str(run.folder), "exit_code": run.exit_code,
+                   "audit_head": run.audit_head,
                    "alerts_new": len(run.alerts_new), "alerts_open": len(run.alerts_open),
-                   "entities": run.record["entities"],
+                   "entities": run.record["entities"], "problems": list(run.alert_problems),
                    "seconds": run.record["timings_s"].get("total")}  # fmt: skip
         click.echo(json.dumps(summary))
     else:
@@ -121,6 +122,7 @@ def _print_summary(run) -> None:
     for problem in run.alert_problems:
         click.echo(f"warning: {problem}")
     click.echo(f"run {run.run_id}: {run.folder / 'report.html'} (exit {run.exit_code})")
+    click.echo(f"audit chain head: {run.audit_head}")
 
 
 @click.command("init")

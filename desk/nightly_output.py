@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
-import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from typing import Any
 
 from desk import report as r
 from desk.cli_common import finite
-from desk.config import DeskConfig
+from desk.config import DeskConfig, entity_folder
 from desk.nightly import EntityNight, MarketNight, Timings, file_hash
 
 
@@ -33,12 +32,6 @@ class Outputs:
     plans: dict[str, dict[str, Any]]  # entity -> plan.json
     metrics: dict[str, Any]
     writers: dict[str, Callable[[Path], None]]
-
-
-def slug(name: str) -> str:
-    """A folder name for an entity: letters, digits, dot, dash and underscore."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-    return text or "entity"
 
 
 def code_version() -> dict[str, str]:
@@ -87,6 +80,7 @@ def plan_record(night: EntityNight, market: MarketNight, config: DeskConfig) -> 
         "buy_at_deadline": night.benchmark.to_dict(),
         "frontier": None if night.frontier is None
         else night.frontier.reset_index().to_dict(orient="records"),
+        "frontier_error": night.frontier_error,
         "kpis": [k.to_dict() for k in night.kpis],
     })  # fmt: skip
 
@@ -113,7 +107,8 @@ def build_outputs(
         "markets": {
             code: {"last_close": m.params.last_price, "last_date": m.params.last_date,
                    "model": m.params.name, "persistence": m.params.persistence,
-                   "fan_end": {f"{q:.0%}": float(m.fan[q].iloc[-1]) for q in m.fan.columns}}
+                   "fan_end": {f"{q:.0%}": float(m.fan[q].iloc[-1]) for q in m.fan.columns}
+                   if not m.fan.empty else None}
             for code, m in markets.items()
         },
         "alerts": {"new": len(alerts.new), "open": len(alerts.open)},
@@ -153,7 +148,7 @@ def build_outputs(
 
     writers: dict[str, Callable[[Path], None]] = {}
     for e in entities:
-        folder = slug(e.entity.name)
+        folder = entity_folder(e.entity.name)
         writers[f"{folder}/plan.json"] = dump(plans[e.entity.name])
         if e.plan is not None:
             writers[f"{folder}/plan.csv"] = lambda path, plan=e.plan: plan.schedule().to_csv(

@@ -78,6 +78,11 @@ def price_chart(history: pd.Series, fan: pd.DataFrame, currency: str, title: str
     fig, ax = plt.subplots(figsize=(10, 4))
     recent = history.loc[history.index[-1] - pd.DateOffset(years=2) :]
     ax.plot(recent.index, recent.to_numpy(), color="#1d2733", lw=1.0, label="close")
+    if fan.empty:
+        ax.set_ylabel(f"{currency}/t")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        return svg(fig)
     cols = list(fan.columns)
     ax.fill_between(fan.index, fan[cols[0]], fan[cols[-1]], color="#2e90fa", alpha=0.18,
                     label=f"{cols[0]:.0%}-{cols[-1]:.0%}")  # fmt: skip
@@ -151,7 +156,11 @@ def render(night, markets, entities, plans, alerts, record) -> str:
             f"<p>Last close {p.last_price:,.2f} {esc(m.rules.currency)}/t on {esc(p.last_date)}. "
             f"Model {esc(p.name)}: persistence {p.persistence:.4f}, next-day volatility "
             f"{math.sqrt(p.next_variance):.2f} % ({math.sqrt(252 * p.next_variance):.1f} % "
-            f"a year). {len(m.sessions)} trading days simulated to {m.sessions[-1].date()}.</p>"
+            + (
+                f"a year). {len(m.sessions)} trading days simulated to {m.sessions[-1].date()}.</p>"
+                if len(m.sessions)
+                else "a year). Every deadline has passed: nothing simulated.</p>"
+            )
         )
         chart = price_chart(m.prices["close"], m.fan, m.rules.currency, f"{code.upper()} close")
         sections.append(f"<figure>{chart}</figure>")
@@ -160,7 +169,8 @@ def render(night, markets, entities, plans, alerts, record) -> str:
     timings = record["timings_s"]
     sections.append("<h2>Run</h2>")
     sections.append(table(["step", "seconds"], [[k, f"{v:,.2f}"] for k, v in timings.items()]))
-    sections.append(f'<p class="muted">Inputs: {esc(", ".join(record["inputs"]))}. '
+    sections.append(f'<p class="muted">Run {esc(record.get("run_id", ""))}. '
+                    f'Inputs: {esc(", ".join(record["inputs"]))}. '
                     f'Store: {esc(record["store"])}.</p>')  # fmt: skip
     return page(f"carbon desk {night.isoformat()}", sections)
 
@@ -246,6 +256,8 @@ def _entity_section(e, plan: dict[str, Any]) -> list[str]:
         ["tonne of banking room", f"{number(p['banking_cap_value'], ',.2f')} CNY/t"],
         ["CNY of trading budget", f"{number(p['budget_value'], ',.4f')} CNY"],
     ]))  # fmt: skip
+    if e.frontier_error is not None:
+        out.append(f'<p class="error">The frontier failed: {esc(e.frontier_error)}</p>')
     if e.frontier is not None:
         out.append("<h3>Cost / risk frontier</h3>")
         out.append(f"<figure>{frontier_chart(e.frontier)}</figure>")

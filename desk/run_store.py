@@ -45,17 +45,22 @@ def ensure_run_schema(conn: sqlite3.Connection) -> None:
     ensure_schema(conn, "runs", MIGRATIONS)
 
 
+def new_run_id(as_of: str) -> str:
+    """A run's id: its date and 8 random hex digits (two runs of one night differ)."""
+    return f"{as_of}-{uuid.uuid4().hex[:8]}"
+
+
 def record_run(
     conn: sqlite3.Connection,
+    run_id: str,
     as_of: str,
     exit_code: int,
     record: Mapping[str, Any],
     plans: Mapping[str, Mapping[str, Any]],
-) -> tuple[str, str]:
+) -> str:
     """Store a run and its plans (entity -> plan.json content) with their audit entries, in
-    one transaction. Returns the run's id and the audit chain's head after it."""
+    one transaction. Returns the audit chain's head after it."""
     ensure_run_schema(conn)
-    run_id = f"{as_of}-{uuid.uuid4().hex[:8]}"
     head = ""
     with transaction(conn):
         conn.execute(
@@ -70,7 +75,7 @@ def record_run(
                 (key, run_id, entity, audit.canonical(dict(plan))),
             )
             head = audit.append_row(conn, PLANS, key, "stored")
-    return run_id, head
+    return head
 
 
 def runs(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ that fails beside one that does not, and a run killed halfway."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from desk import exit_codes
 from desk.cli import cli
 from desk.config import default_config_path, load_config
 from desk.nightly import run_nightly
+from engine.errors import ConfigurationError
 
 BOOK = default_config_path().parent / "power_company_book.toml"
 SMALL = """
@@ -41,6 +43,12 @@ book = "{book}"
 # a trading budget of nothing: infeasible.
 IMPOSSIBLE = BOOK.read_text().replace("reserve_floor_share = 0.10", "reserve_floor_share = 1.0")
 IMPOSSIBLE = IMPOSSIBLE.replace("trading_budget = 60_000_000", "trading_budget = 0")
+
+
+PINNED = {"model": "garch", "dist": "normal", "mu": 0.0, "omega": 0.05, "alpha": 0.08,
+          "gamma": 0.0, "beta": 0.9, "nu": None, "last_variance": 2.0, "last_residual": 0.1,
+          "last_price": 89.22, "last_date": "2026-06-30", "unchanged_prob": 0.0,
+          "version": 1}  # fmt: skip
 
 
 def write_config(folder: Path, extra: str = "") -> Path:
@@ -86,7 +94,7 @@ def test_a_night_writes_its_folder_and_its_record(night):
     assert kpis["expected compliance cost"]["value"] == pytest.approx(ours)
     conn = sqlite3.connect(tmp_path / "store.sqlite")
     stored = conn.execute("SELECT record FROM runs WHERE id = ?", (run.run_id,)).fetchone()
-    assert json.loads(stored[0])["inputs"] == record["inputs"]
+    assert json.loads(stored[0]) == record  # the store holds what run.json says
 
 
 def test_a_repeated_night_gives_the_same_plan_and_no_duplicate_alert(night):
@@ -172,3 +180,79 @@ def test_a_night_killed_halfway_leaves_the_last_complete_folder(tmp_path: Path):
     assert after == before
     result = CliRunner().invoke(cli, ["audit", "verify", "--store", str(store)])
     assert result.exit_code == 0, result.output
+
+
+def book_variant(folder: Path, name: str, **changes: str) -> str:
+    text = BOOK.read_text()
+    for old, new in changes.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    (folder / name).write_text(text)
+    return name
+
+
+def cycle(year: int, delivery: str) -> dict[str, str]:
+    """The example book moved to another cycle (its vintages and forward with it)."""
+    return {
+        "cycle_year = 2025": f"cycle_year = {year}",
+        "2025 = 2_129_400": f"{year} = 2_129_400",
+        "2024 = 150_000": f"{year - 1} = 150_000",
+        'delivery = "2026-06-30"': delivery,
+    }
+
+
+def test_a_pledge_alert_is_raised_once_however_many_nights_it_stays(tmp_path: Path):
+    """A margin call (loan-to-value 0.90 at 89 CNY/t against a call at 0.70) fires on the first
+    night and stays open; the next night does not store it again."""
+    book = book_variant(tmp_path, "pledged.toml", **{"loan = 20_000_000": "loan = 40_000_000"})
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace(str(BOOK), str(tmp_path / book)))
+    config = load_config(path)
+    store = tmp_path / "s.sqlite"
+    first = run_nightly(config, as_of=dt.date(2026, 6, 29), store=store)
+    pledges = [a for a in first.alerts_new if a["rule"] == "pledge"]
+    assert [a["severity"] for a in pledges] == ["critical"]
+    assert first.exit_code == exit_codes.CRITICAL_ALERT
+    second = run_nightly(config, as_of=dt.date(2026, 6, 30), store=store)
+    assert [a for a in second.alerts_new if a["rule"] == "pledge"] == []
+
+
+def test_the_deadline_benchmark_works_in_the_last_sessions(tmp_path: Path):
+    """Seven sessions before the 2025-12-31 deadline of the 2024 cycle: one decision date."""
+    book = book_variant(tmp_path, "late.toml", **cycle(2024, 'delivery = "2025-12-30"'))
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace(str(BOOK), str(tmp_path / book)))
+    run = run_nightly(load_config(path), as_of=dt.date(2025, 12, 22), store=tmp_path / "s.sqlite")
+    (entity,) = run.entities
+    assert entity.ok, entity.error
+    assert entity.days_to_deadline == 7 and entity.benchmark is not None
+
+
+def test_an_entity_past_its_deadline_fails_alone_and_the_alerts_still_run(tmp_path: Path):
+    book = book_variant(tmp_path, "old.toml", **cycle(2023, 'delivery = "2024-06-28"'))
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace(str(BOOK), str(tmp_path / book)))
+    run = run_nightly(load_config(path), store=tmp_path / "s.sqlite")
+    (entity,) = run.entities
+    assert not entity.ok and "0 trading day(s) left" in str(entity.error)
+    assert run.exit_code == exit_codes.CONFIG and run.alerts_new
+    assert "nothing simulated" in (run.folder / "report.html").read_text()
+
+
+def test_a_pinned_model_of_another_day_is_refused(tmp_path: Path):
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps({**PINNED, "last_date": "2026-06-01"}))
+    path = write_config(tmp_path)
+    pinned = 'source = "reference"\nmodel_file = "model.json"'
+    path.write_text(path.read_text().replace('source = "reference"', pinned))
+    with pytest.raises(ConfigurationError, match="fitted on closes to 2026-06-01"):
+        run_nightly(load_config(path), store=tmp_path / "s.sqlite")
+
+
+def test_entities_whose_folders_would_collide_are_refused(tmp_path: Path):
+    extra = f'\n[[entities]]\nname = "power co"\nbook = "{BOOK}"\n'
+    with pytest.raises(ConfigurationError, match="'power-co', which is taken"):
+        load_config(write_config(tmp_path, extra))
+    extra = f'\n[[entities]]\nname = "run.json"\nbook = "{BOOK}"\n'
+    with pytest.raises(ConfigurationError, match=r"'run\.json', which is taken"):
+        load_config(write_config(tmp_path, extra))
