@@ -161,7 +161,7 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _run(path: Path, data: object) -> RunSettings:
+def _run(path: Path, data: object, base: Path) -> RunSettings:
     t = _Table(path, "run", data)
     store = t.get("store", str, None)
     run = RunSettings(
@@ -169,8 +169,8 @@ def _run(path: Path, data: object) -> RunSettings:
         paths=t.integer("paths", 100_000, 10, 10_000_000),
         scenarios=t.integer("scenarios", 1_000, 2, 100_000),
         every=t.integer("every", 10, 1, 250),
-        out=_resolve(path.parent, t.get("out", str, "runs")),
-        store=None if store is None else _resolve(path.parent, store),
+        out=_resolve(base, t.get("out", str, "runs")),
+        store=None if store is None else _resolve(base, store),
     )
     t.done()
     return run
@@ -274,7 +274,11 @@ def _entities(path: Path, data: object, markets: Mapping[str, MarketSource]) -> 
 
 
 def load_config(path: str | Path | None = None) -> DeskConfig:
-    """The configuration in ``path`` (the packaged example when ``None``), validated."""
+    """The configuration in ``path`` (the packaged example when ``None``), validated.
+
+    Relative paths are read from the file's folder, except the packaged example's ``out`` and
+    ``store``, which are read from the working directory (not from the installed package)."""
+    packaged = path is None
     path = default_config_path() if path is None else Path(path).expanduser().resolve()
     if not path.is_file():
         raise ConfigurationError(f"{path}: no such configuration file (carbon init writes one)")
@@ -289,7 +293,7 @@ def load_config(path: str | Path | None = None) -> DeskConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: not valid TOML ({exc})") from None
     top = _Table(path, "", data)
-    run = _run(path, top.get("run", dict, {}))
+    run = _run(path, top.get("run", dict, {}), Path.cwd() if packaged else path.parent)
     markets = _markets(path, top.get("markets", dict, {"cea": {}}))
     optimiser = _optimiser(path, top.get("optimiser", dict, {}))
     entities = _entities(path, top.get("entities", list, None), markets)

@@ -35,6 +35,14 @@ def test_the_packaged_example_loads_with_its_book_and_targets():
     assert config.targets.carbon_asset_return == 0.08 and config.optimiser.frontier[-1] == 4.0
 
 
+def test_the_packaged_example_writes_under_the_working_directory(tmp_path: Path, monkeypatch):
+    """Not into the installed package: its book is read beside it, its runs go to ./runs."""
+    monkeypatch.chdir(tmp_path)
+    config = load_config()
+    assert config.run.out == tmp_path / "runs"
+    assert config.entities[0].book_path == default_config_path().parent / "power_company_book.toml"
+
+
 def test_relative_paths_are_read_from_the_configuration_folder(tmp_path: Path):
     write_example(tmp_path)
     config = load_config(tmp_path / "desk.toml")
