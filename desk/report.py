@@ -32,6 +32,7 @@ th:first-child, td:first-child { text-align: left; } th { background: #f3f5f7; }
 .good { color: #067647; font-weight: 600; } .critical { background: #fee4e2; }
 .warning { background: #fef0c7; } .error { border-left: 4px solid #b42318; padding: 0.5rem 1rem;
 background: #fef3f2; } figure { margin: 0.5rem 0; } svg { max-width: 100%; height: auto; }
+.alerts td { text-align: left; }
 """
 
 
@@ -204,7 +205,7 @@ def _alert_section(alerts) -> list[str]:
                      "new" if a["key"] in new else a["state"]])  # fmt: skip
         classes.append(a["severity"])
     header = ["id", "date", "severity", "rule", "instrument", "what", "figures", "state"]
-    out.append(table(header, rows, classes))
+    out.append(f'<div class="alerts">{table(header, rows, classes)}</div>')
     if len(alerts.open) > SHOWN_ALERTS:
         out.append(f'<p class="muted">{len(alerts.open) - SHOWN_ALERTS} older open alerts are '
                    "in alerts.json (carbon alerts list shows them all).</p>")  # fmt: skip
