@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ import pandas as pd
 from desk.config import DeskConfig, Entity, MarketSource
 from desk.files import write_folder_atomic
 from desk.simulate import load_pinned
+from engine.book import ComplianceBook
 from engine.errors import ConfigurationError, EngineError, OptimisationError
 from engine.evaluate import Evaluation, evaluate_deadline_buying, evaluate_plan
 from engine.kpi import Kpi, entity_kpis
 from engine.markets import MarketRules, market_rules
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings, Plan
 from engine.scenario_build import reduce_scenarios, scenarios_from_paths
+from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import FitDiagnostics, VolatilityParams, fit_volatility
 from market_data import DataWarning, calendar_for, load
@@ -63,8 +66,17 @@ class MarketNight:
     diagnostics: FitDiagnostics | None
     closes: np.ndarray  # paths x trading days, day 1 is the next session
     sessions: pd.DatetimeIndex  # the simulated trading days
-    fan: pd.DataFrame  # per simulated day: the FAN_QUANTILES of the close
     input_hash: str
+
+    @cached_property
+    def fan(self) -> pd.DataFrame:
+        """Per simulated day, the ``FAN_QUANTILES`` of the close (for the report)."""
+        quantiles = (
+            np.quantile(self.closes, FAN_QUANTILES, axis=0).T
+            if self.closes.shape[1]
+            else np.empty((0, len(FAN_QUANTILES)))
+        )
+        return pd.DataFrame(quantiles, index=self.sessions, columns=FAN_QUANTILES)
 
 
 @dataclass(frozen=True)
@@ -162,13 +174,30 @@ def prepare_market(
         if len(sessions):
             spec = SimulationSpec(paths=paths, days=len(sessions), seed=seed, band=rules.daily_band)
             closes = simulate_closes(params, spec)
-            quantiles = np.quantile(closes, FAN_QUANTILES, axis=0).T
         else:
-            closes, quantiles = np.empty((paths, 0)), np.empty((0, len(FAN_QUANTILES)))
-        fan = pd.DataFrame(quantiles, index=sessions, columns=FAN_QUANTILES)
-    return MarketNight(
-        source, rules, frame, params, diagnostics, closes, sessions, fan, str(input_hash)
+            closes = np.empty((paths, 0))
+    return MarketNight(source, rules, frame, params, diagnostics, closes, sessions, input_hash)
+
+
+def plan_book(
+    book: ComplianceBook,
+    market: MarketNight,
+    days: int,
+    *,
+    seed: int,
+    every: int,
+    scenarios: int,
+    settings: OptimiserSettings,
+) -> tuple[ComplianceOptimiser, Scenarios, Plan]:
+    """The plan of ``book`` on the first ``days`` simulated days: scenarios every ``every``
+    days from the paths (all of them: the out-of-sample set), reduced to ``scenarios`` for the
+    optimiser, solved. Returns the optimiser (for re-solves), the full scenarios and the plan."""
+    full = scenarios_from_paths(
+        market.closes[:, :days], market.params.last_price, book, seed=seed, every=every
     )
+    optimiser = ComplianceOptimiser(book, reduce_scenarios(full, min(scenarios, full.count)),
+                                    settings)  # fmt: skip
+    return optimiser, full, optimiser.solve()
 
 
 def plan_entity(
@@ -184,18 +213,14 @@ def plan_entity(
                     f"entity {entity.name}: {days} trading day(s) left before the deadline "
                     f"{book.deadline}: nothing to plan"
                 )
-            run = config.run
-            full = scenarios_from_paths(
-                market.closes[:, :days], market.params.last_price, book, seed=run.seed,
-                every=run.every,
-            )  # fmt: skip
-            reduced = reduce_scenarios(full, min(run.scenarios, full.count))
-            o = config.optimiser
+            run, o = config.run, config.optimiser
             settings = OptimiserSettings(
                 lambda_=o.lambda_, liquidity_t=o.liquidity_t, impact=o.impact
             )
-            optimiser = ComplianceOptimiser(book, reduced, settings)
-            plan = optimiser.solve()
+            optimiser, full, plan = plan_book(
+                book, market, days, seed=run.seed, every=run.every, scenarios=run.scenarios,
+                settings=settings,
+            )  # fmt: skip
         with timings.step(f"evaluate {entity.name}"):
             evaluation = evaluate_plan(book, plan, full, settings)
             last_dates = min(2, full.prices.shape[1] - 1)  # fewer dates near the deadline
@@ -218,8 +243,8 @@ def plan_entity(
         targets=config.targets,
     )
     return EntityNight(
-        entity, plan, evaluation, benchmark, frontier, kpis, days, reduced.count, None,
-        frontier_error,
+        entity, plan, evaluation, benchmark, frontier, kpis, days, optimiser.scenarios.count,
+        None, frontier_error,
     )  # fmt: skip
 
 
@@ -315,12 +340,9 @@ def run_nightly(
 def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
     """The open critical alerts dated within ``CURRENT_SESSIONS`` sessions of the last close."""
     cutoff = min(m.prices.index[-min(CURRENT_SESSIONS, len(m.prices))] for m in markets.values())
+    last = max(m.prices.index[-1] for m in markets.values())
     return [
         a for a in open_alerts
         if a["severity"] == "critical" and a["state"] == "open"
-        and cutoff <= pd.Timestamp(a["date"]) <= m_last(markets)
+        and cutoff <= pd.Timestamp(a["date"]) <= last
     ]  # fmt: skip
-
-
-def m_last(markets: dict[str, MarketNight]) -> pd.Timestamp:
-    return max(m.prices.index[-1] for m in markets.values())

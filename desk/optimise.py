@@ -9,7 +9,6 @@ the plan (JSON, CSV) and, with a frontier, its plot.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from desk.book_file import load_book
+from desk.config import MarketSource
 from desk.files import write_all_atomic
+from desk.nightly import Timings, plan_book, prepare_market
+from desk.report import draw_frontier
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.evaluate import Evaluation, evaluate_plan
-from engine.markets import market_rules
-from engine.optimiser import ComplianceOptimiser, OptimiserSettings, Plan
-from engine.scenario_build import reduce_scenarios, scenarios_from_paths
-from engine.simulate import SimulationSpec, simulate_closes
-from engine.volatility import fit_volatility
-from market_data import DataWarning, calendar_for, load
+from engine.optimiser import OptimiserSettings, Plan
 
 
 @dataclass(frozen=True)
@@ -64,34 +61,21 @@ class OptimiseRun:
 def run_optimise(request: OptimiseRequest) -> OptimiseRun:
     prepare_output(request.out)
     book = load_book(request.book)
-    rules = market_rules(book.market)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # shown by `carbon data show`
-        frame = load(request.source, market=rules)
-    calendar = calendar_for(rules.calendar)
-    index = pd.DatetimeIndex(frame.index)
-    fit = fit_volatility(
-        frame["close"],
-        session_gaps=calendar.session_gaps(index),
-        allow_nonstationary=request.allow_integrated,
-    )
-    days = len(calendar.sessions(calendar.next_session(index[-1]), book.deadline))
+    source = MarketSource(book.market, request.source, allow_integrated=request.allow_integrated)
+    market = prepare_market(source, None, [book.deadline], request.paths, request.seed, Timings())
+    index, days = market.prices.index, len(market.sessions)
     if days < 2:
         raise ConfigurationError(
             f"the prices end on {index[-1].date()}, {days} trading day(s) before the deadline "
             f"{book.deadline}: nothing is left to plan"
         )
-    spec = SimulationSpec(paths=request.paths, days=days, seed=request.seed, band=rules.daily_band)
-    closes = simulate_closes(fit.params, spec)
-    full = scenarios_from_paths(
-        closes, fit.params.last_price, book, seed=request.seed, every=request.every
-    )
-    reduced = reduce_scenarios(full, min(request.scenarios, full.count))
     settings = OptimiserSettings(
         lambda_=request.lambda_, liquidity_t=request.liquidity_t, impact=request.impact
     )
-    optimiser = ComplianceOptimiser(book, reduced, settings)
-    plan = optimiser.solve()
+    optimiser, full, plan = plan_book(
+        book, market, days, seed=request.seed, every=request.every, scenarios=request.scenarios,
+        settings=settings,
+    )  # fmt: skip
     evaluation = evaluate_plan(book, plan, full, settings)
     frontier = optimiser.frontier(request.frontier) if request.frontier else None
     record = {
@@ -100,9 +84,9 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
         "prices_to": str(index[-1].date()),
         "deadline": str(book.deadline),
         "trading_days_to_deadline": days,
-        "model": fit.params.to_dict(),
+        "model": market.params.to_dict(),
         "paths": request.paths,
-        "scenarios": reduced.count,
+        "scenarios": optimiser.scenarios.count,
         "seed": request.seed,
         "plan": plan.to_dict(),
         "out_of_sample": evaluation.to_dict(),
@@ -121,14 +105,6 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
 
 
 def _frontier_chart(frontier: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 5))
-    ax.plot(frontier["cvar"] / 1e6, frontier["expected_cost"] / 1e6, marker="o")
-    for lam, row in frontier.iterrows():
-        ax.annotate(f"λ={lam:g}", (row["cvar"] / 1e6, row["expected_cost"] / 1e6), fontsize=8)
-    ax.set_xlabel("CVaR 95 % of compliance cost (CNY m)")
-    ax.set_ylabel("expected compliance cost (CNY m)")
-    ax.set_title("Cost / risk frontier")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig = draw_frontier(frontier)
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)

@@ -97,15 +97,22 @@ def price_chart(history: pd.Series, fan: pd.DataFrame, currency: str, title: str
     return svg(fig)
 
 
-def frontier_chart(frontier: pd.DataFrame) -> Markup:
-    fig, ax = plt.subplots(figsize=(6, 4))
+def draw_frontier(frontier: pd.DataFrame) -> Any:
+    """Expected cost against CVaR 95 % (CNY m), one point per lambda: a matplotlib figure."""
+    fig, ax = plt.subplots(figsize=(7, 5))
     ax.plot(frontier["cvar"] / 1e6, frontier["expected_cost"] / 1e6, marker="o")
     for lam, row in frontier.iterrows():
         ax.annotate(f"λ={lam:g}", (row["cvar"] / 1e6, row["expected_cost"] / 1e6), fontsize=8)
     ax.set_xlabel("CVaR 95 % of compliance cost (CNY m)")
     ax.set_ylabel("expected compliance cost (CNY m)")
+    ax.set_title("Cost / risk frontier")
     ax.grid(alpha=0.3)
-    return svg(fig)
+    fig.tight_layout()
+    return fig
+
+
+def frontier_chart(frontier: pd.DataFrame) -> Markup:
+    return svg(draw_frontier(frontier))
 
 
 def page(title: str, sections: Iterable[str]) -> str:

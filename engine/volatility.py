@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ModelError, ModelWarning
+from engine.series import checked_closes
 
 Model = Literal["garch", "gjr"]
 Dist = Literal["normal", "t"]
@@ -236,33 +237,8 @@ def daily_log_returns(prices: pd.Series, session_gaps: np.ndarray | None = None)
     row i-1 to row i) drops every return that spans missing sessions (gap > 1), such as the
     bulletins' January-April holes. The result is indexed by the later date of each pair.
     """
-    if not isinstance(prices, pd.Series):
-        raise ModelError(f"prices must be a pandas Series of closes, got {type(prices).__name__}")
+    values = checked_closes(prices, "prices", ModelError)
     index = prices.index
-    if not isinstance(index, pd.DatetimeIndex):
-        raise ModelError(f"prices need a DatetimeIndex, got {type(index).__name__}")
-    if index.hasnans:
-        raise ModelError("prices have a missing date (NaT) in their index; drop that row")
-    if not index.is_unique:
-        first = index[index.duplicated()][0]
-        raise ModelError(f"date {first.date()} appears more than once in prices; keep one close")
-    if not index.is_monotonic_increasing:
-        at = int(np.flatnonzero(np.diff(index.asi8) < 0)[0]) + 1
-        raise ModelError(
-            f"prices are not in date order: {index[at].date()} follows {index[at - 1].date()}; "
-            "sort them (prices.sort_index())"
-        )
-    try:
-        values = np.ascontiguousarray(prices.to_numpy(dtype=np.float64))
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"prices must be numbers (currency per tonne): {exc}") from None
-    bad = ~np.isfinite(values) | (values <= 0)
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        raise ModelError(
-            f"price on {index[at].date()} is {values[at]}: closes must be positive and finite "
-            "(currency per tonne); fix or drop that row"
-        )
     keep = np.ones(max(len(values) - 1, 0), dtype=bool)
     if session_gaps is not None:
         gaps = np.asarray(session_gaps)

@@ -16,6 +16,7 @@ from engine.alerts.records import Alert, Severity
 from engine.alerts.settings import AlertRules
 from engine.errors import ConfigurationError
 from engine.markets import MarketRules
+from engine.series import checked_closes
 
 INF = math.inf
 
@@ -58,36 +59,9 @@ def kernel_settings(rules: AlertRules, market: MarketRules) -> np.ndarray:
 
 
 def check_closes(closes: pd.Series, what: str = "closes") -> np.ndarray:
-    """``closes`` as a contiguous float64 array, after checking it is a Series of positive,
-    finite prices on a sorted, unique DatetimeIndex; ``ConfigurationError`` names the date."""
-    if not isinstance(closes, pd.Series):
-        raise ConfigurationError(f"{what} must be a pandas Series, got {type(closes).__name__}")
-    index = closes.index
-    if not isinstance(index, pd.DatetimeIndex):
-        raise ConfigurationError(f"{what} need a DatetimeIndex, got {type(index).__name__}")
-    if index.hasnans:
-        raise ConfigurationError(f"{what} have a missing date (NaT) in their index; drop it")
-    if not index.is_unique:
-        day = index[index.duplicated()][0].date()
-        raise ConfigurationError(f"{what}: {day} appears more than once; keep one close")
-    if not index.is_monotonic_increasing:
-        at = int(np.flatnonzero(np.diff(index.asi8) < 0)[0]) + 1
-        raise ConfigurationError(
-            f"{what} are not in date order: {index[at].date()} follows {index[at - 1].date()}; "
-            "sort them (closes.sort_index())"
-        )
-    try:
-        values = np.array(closes.to_numpy(dtype=np.float64), copy=True)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{what} must be numbers (currency per tonne): {exc}") from None
-    bad = ~np.isfinite(values) | (values <= 0)
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        raise ConfigurationError(
-            f"{what}: the close on {index[at].date()} is {values[at]}; closes must be positive "
-            "and finite (currency per tonne): fix or drop that row"
-        )
-    return values
+    """``closes`` as a contiguous float64 array, checked (``engine.series.checked_closes``);
+    ``ConfigurationError`` names the date."""
+    return checked_closes(closes, what, ConfigurationError)
 
 
 def session_numbers(n: int, session_gaps: np.ndarray | None) -> np.ndarray:
