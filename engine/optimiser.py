@@ -79,8 +79,11 @@ scenarios outside the tail free, so the plan would report arbitrary trades there
 Mode = Literal["mean_cvar", "min_cvar"]
 OVERRIDES = (
     "lambda_", "liquidity_t", "trading_budget", "reserve_floor_t", "offset_cap_share",
-    "penalty_multiple", "banking_base_t", "cost_budget",
+    "penalty_multiple", "banking_base_t", "cost_budget", "allowances_t", "ccer_t",
 )  # fmt: skip
+"""What ``solve(**overrides)`` may change without rebuilding: each is a ``cp.Parameter``.
+``allowances_t`` and ``ccer_t`` are the holdings today (a what-if on the book's position; the
+pledged tonnes stay pledged, so ``allowances_t`` may not fall below them)."""
 
 
 @dataclass(frozen=True)
@@ -246,8 +249,7 @@ class _Data:
                 )
         else:
             delivery = (delivery,) * len(book.forwards)
-        inflow = np.zeros((self.S, self.D))
-        inflow[:, 0] = book.allowances_t
+        inflow = np.zeros((self.S, self.D))  # today's holdings are Parameters, not inflows
         for forward, index in zip(book.forwards, delivery, strict=True):
             inflow[:, _index("forward_delivery_index", index, self.D)] += forward.tonnes
         inflow[:, sc.true_up_date] += sc.true_up
@@ -258,8 +260,6 @@ class _Data:
         self.forward_price = (settings.forward_price or 0.0) / self.price
         self.forward_cap = settings.forward_cap_t / self.tonne
         self.pledged = book.pledged_t / self.tonne
-        self.sellable = book.sellable_t / self.tonne
-        self.ccer_held = book.ccer_t / self.tonne
         self.fee, self.offset_fee = rules.fee_rate, rules.offset_fee_rate
         p, pc = sc.prices / self.price, sc.ccer_prices / self.price
         self.buy_prices, self.sell_prices = p * (1 + self.fee), p * (1 - self.fee)
@@ -298,6 +298,9 @@ class _Model:
         self.lowest = cp.Parameter(nonneg=True, name="holdings_floor")
         self.cap_share = cp.Parameter(nonneg=True, name="offset_cap_share")
         self.penalty = cp.Parameter(nonneg=True, name="penalty_multiple")
+        self.allowances = cp.Parameter(nonneg=True, name="allowances")
+        self.sellable = cp.Parameter(nonneg=True, name="sellable_allowances")
+        self.ccer_held = cp.Parameter(nonneg=True, name="ccer_held")
         self.bank_base = cp.Parameter(nonneg=True, name="banking_base") if bank_cap else None
         self.cost_budget = cp.Parameter(name="cost_budget") if mode == "min_cvar" else None
         families = [TRADING_BUDGET, RESERVE_FLOOR, LIQUIDITY, PLEDGE, HOLDINGS]
@@ -324,10 +327,10 @@ class _Model:
         today = self.buy0 - self.sell0 + step[0] * self.forward
         later = self.buy - self.sell + self.forward * np.broadcast_to(step[1:], (S, D - 1))
         constraints = [
-            h[:, 0] == d.inflow[:, 0] + today,
+            h[:, 0] == d.inflow[:, 0] + self.allowances + today,
             h[:, 1:] == h[:, :-1] + d.inflow[:, 1:] + later,
             self.forward <= d.forward_cap,
-            self.sell0 <= d.sellable + slack[PLEDGE],
+            self.sell0 <= self.sellable + slack[PLEDGE],
         ]
         if phase1:
             constraints += [
@@ -345,7 +348,7 @@ class _Model:
         surrendered = d.emissions - self.ccer_use - self.shortfall
         self.ccer_cap = self.ccer_use <= self.cap_share * d.emissions
         constraints += [
-            self.ccer_use <= d.ccer_held + self.ccer0 + cp.sum(self.ccer_buy, axis=1),
+            self.ccer_use <= self.ccer_held + self.ccer0 + cp.sum(self.ccer_buy, axis=1),
             self.ccer_cap,
             surrendered >= 0,
             surrendered <= h[:, -1],
@@ -417,12 +420,16 @@ class _Model:
         self.lowest.value = max(self.floor.value, d.pledged)
         self.cap_share.value = values["offset_cap_share"]
         self.penalty.value = values["penalty_multiple"]
+        self.allowances.value = values["allowances_t"] / d.tonne
+        self.sellable.value = max(self.allowances.value - d.pledged, 0.0)
+        self.ccer_held.value = values["ccer_t"] / d.tonne
         if self.bank_base is not None:
             self.bank_base.value = values["banking_base_t"] / d.tonne
         if self.cost_budget is not None:
             self.cost_budget.value = values["cost_budget"] / d.money
         if self.slack_weight:
-            self.slack_bound.value = d.slack_bound * (1 + values["reserve_floor_t"] / d.tonne)
+            held = values["reserve_floor_t"] + values["allowances_t"] + values["ccer_t"]
+            self.slack_bound.value = d.slack_bound * (1 + held / d.tonne)
 
 
 class ComplianceOptimiser:
@@ -457,6 +464,8 @@ class ComplianceOptimiser:
             "penalty_multiple": penalty if penalty is not None else rules.penalty_multiple or 0.0,
             "banking_base_t": rules.banking_base_t,
             "cost_budget": settings.cost_budget,
+            "allowances_t": book.allowances_t,
+            "ccer_t": book.ccer_t,
         }
         self._data = _Data(book, scenarios, settings, rules)
         self._bank_cap = rules.banking_base_t is not None
@@ -488,6 +497,11 @@ class ComplianceOptimiser:
             ok = ok and (name != "offset_cap_share" or value <= 1)
             if not ok:
                 raise ConfigurationError(f"override {name} = {value!r} is impossible")
+            if name == "allowances_t" and value < self.book.pledged_t:
+                raise ConfigurationError(
+                    f"override allowances_t = {value:,.0f} is below the {self.book.pledged_t:,.0f}"
+                    " t pledged: release a pledge in the book instead"
+                )
             values[name] = value
         return values
 
@@ -538,7 +552,7 @@ class ComplianceOptimiser:
         spend += (self.settings.forward_price or 0.0) * forward
         sales = ((1 - fee) * sc.prices * sell).sum(1)
         impact = (self.settings.impact * sc.prices * (buy**2 + sell**2)).sum(1) / liquidity
-        final = d.inflow_t.sum(1) + buy.sum(1) - sell.sum(1) + forward
+        final = d.inflow_t.sum(1) + values["allowances_t"] + buy.sum(1) - sell.sum(1) + forward
         bank = np.maximum(final - (sc.emissions - ccer_use - shortfall), 0.0)
         base = values["banking_base_t"]
         valued = bank if base is None else np.minimum(bank, base)

@@ -7,9 +7,10 @@ NumPy uses, tables built here), and Student-t draws from a normal over the root 
 drawn by Marsaglia and Tsang's method.
 
 State lives in a ``(rows, 4)`` ``uint64`` array owned by the caller, one row per stream, and
-every function takes the array and a row and advances that row in place: a kernel can then run a
-few paths side by side from one array, which lets the CPU overlap their work (the variance
-recursion of one path is a chain of dependent operations; several chains fill the pipeline).
+every function takes the array and a row and advances that row in place. The simulator's
+kernel instead keeps a block of streams in four arrays, one per state word, and steps them with
+``xoshiro_step``, so the compiler runs the block in SIMD lanes; ``from_body`` and ``from_tail``
+split the table draw the same way (no branch in the lanes, a mending pass for the rare tail).
 """
 
 from __future__ import annotations
@@ -40,19 +41,29 @@ def splitmix64(x):
     return z ^ (z >> _U64(31)), x
 
 
+@njit(cache=True, inline="always")
+def stream_state(seed, stream):
+    """The four state words of stream number ``stream`` of ``seed``."""
+    x = _U64(seed) ^ (_U64(stream) * _U64(0xD1B54A32D192ED03))
+    s0, x = splitmix64(x)
+    s1, x = splitmix64(x)
+    s2, x = splitmix64(x)
+    s3, x = splitmix64(x)
+    return s0, s1, s2, s3
+
+
 @njit(cache=True)
 def seed_stream(state, row, seed, stream):
     """Seed ``state[row]`` for stream number ``stream`` of ``seed``."""
-    x = _U64(seed) ^ (_U64(stream) * _U64(0xD1B54A32D192ED03))
-    for i in range(4):
-        out, x = splitmix64(x)
-        state[row, i] = out
+    state[row, 0], state[row, 1], state[row, 2], state[row, 3] = stream_state(seed, stream)
 
 
 @njit(cache=True, inline="always")
-def next_u64(state, row):
-    """xoshiro256++: the next 64 random bits of stream ``row``."""
-    s0, s1, s2, s3 = state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+def xoshiro_step(s0, s1, s2, s3):
+    """xoshiro256++ on a state held in four scalars: (64 random bits, next s0, s1, s2, s3).
+
+    Kernels that keep a block of streams in separate arrays use it directly, so the compiler
+    can run the block's streams in SIMD lanes."""
     result = _rotl(s0 + s3, 23) + s0
     t = s1 << _U64(17)
     s2 ^= s0
@@ -61,14 +72,29 @@ def next_u64(state, row):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@njit(cache=True, inline="always")
+def next_u64(state, row):
+    """xoshiro256++: the next 64 random bits of stream ``row``."""
+    result, s0, s1, s2, s3 = xoshiro_step(
+        state[row, 0], state[row, 1], state[row, 2], state[row, 3]
+    )
     state[row, 0], state[row, 1], state[row, 2], state[row, 3] = s0, s1, s2, s3
     return result
 
 
 @njit(cache=True, inline="always")
+def unit(bits):
+    """A uniform number in [0, 1) from 64 random bits (their top 53)."""
+    return float(np.int64(bits >> _U64(11))) * _TO_UNIT
+
+
+@njit(cache=True, inline="always")
 def uniform(state, row):
     """A uniform draw in [0, 1) with 53 random bits."""
-    return float(np.int64(next_u64(state, row) >> _U64(11))) * _TO_UNIT
+    return unit(next_u64(state, row))
 
 
 def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
@@ -245,21 +271,43 @@ def _hermite(table, j, t):
 
 
 @njit(cache=True, inline="always")
-def from_table(state, row, table):
-    """One draw of the distribution tabulated by ``quantile_table``."""
-    r = next_u64(state, row)
-    cell = (r >> _U64(_FRACTION_BITS)) & _CELL_MASK
-    t = float(np.int64(r & _FRACTION_MASK)) * _TO_FRACTION
-    sign = 1.0 - 2.0 * float(np.int64(r >> _U64(63)))
-    if cell >= _U64(TAIL_CELLS):
-        return sign * _hermite(table, np.uint64(1) + _U64(2) * cell, t)
-    # The tail: v = (cell + t) 2^-13; read log(-Q) on the grid in s = -log2(v).
+def in_tail(bits):
+    """Whether 64 random bits fall in the tail cells of a ``quantile_table``."""
+    return ((bits >> _U64(_FRACTION_BITS)) & _CELL_MASK) < _U64(TAIL_CELLS)
+
+
+@njit(cache=True, inline="always")
+def from_body(table, bits):
+    """The draw of ``table`` that 64 random bits give, read from the body's cells: right unless
+    ``in_tail(bits)``. No branch, so a kernel can map a block of draws in SIMD lanes and mend
+    the rare tail draws after (``from_tail``)."""
+    cell = (bits >> _U64(_FRACTION_BITS)) & _CELL_MASK
+    t = float(np.int64(bits & _FRACTION_MASK)) * _TO_FRACTION
+    sign = 1.0 - 2.0 * float(np.int64(bits >> _U64(63)))
+    return sign * _hermite(table, np.uint64(1) + _U64(2) * cell, t)
+
+
+@njit(cache=True, inline="always")
+def from_tail(table, bits):
+    """The draw of ``table`` that 64 random bits give when ``in_tail(bits)``: v = (cell + t)
+    2^-13, and log(-Q) is read on the grid in s = -log2(v)."""
+    cell = (bits >> _U64(_FRACTION_BITS)) & _CELL_MASK
+    t = float(np.int64(bits & _FRACTION_MASK)) * _TO_FRACTION
+    sign = 1.0 - 2.0 * float(np.int64(bits >> _U64(63)))
     v = max(float(np.int64(cell)) + t, 2.0**-_FRACTION_BITS) * (0.5 / _CELLS)
     x = (-math.log2(v) - _TAIL_START) / TAIL_STEP
     n_tail = int(table[0])
     k = min(int(x), n_tail - 2)
-    q = -math.exp(_hermite(table, 1 + 2 * (_CELLS + 1) + 2 * k, x - k))
-    return sign * q
+    return sign * -math.exp(_hermite(table, 1 + 2 * (_CELLS + 1) + 2 * k, x - k))
+
+
+@njit(cache=True, inline="always")
+def from_table(state, row, table):
+    """One draw of the distribution tabulated by ``quantile_table``."""
+    bits = next_u64(state, row)
+    if in_tail(bits):
+        return from_tail(table, bits)
+    return from_body(table, bits)
 
 
 @njit(cache=True)

@@ -88,10 +88,9 @@ def innovations_table(params: VolatilityParams) -> np.ndarray:
     return _innovations(params.nu if params.dist == "t" else None)
 
 
-def simulate_log_closes(
-    params: VolatilityParams, spec: SimulationSpec, *, first_path: int = 0, paths: int | None = None
+def _simulate(
+    params: VolatilityParams, spec: SimulationSpec, first_path: int, paths: int | None, prices: bool
 ) -> np.ndarray:
-    """Log closes of paths ``first_path .. first_path + paths`` (default: all of ``spec``)."""
     count = spec.paths - first_path if paths is None else paths
     if first_path < 0 or count < 1 or first_path + count > spec.paths:
         raise ConfigurationError(
@@ -99,17 +98,26 @@ def simulate_log_closes(
             f"{spec.paths} paths"
         )
     out = np.empty((count, spec.days))
-    nb.simulate_log_closes_nb(
-        out, kernel_params(params, spec), innovations_table(params), spec.seed, first_path
+    nb.simulate_paths_nb(
+        out, kernel_params(params, spec), innovations_table(params), spec.seed, first_path, prices
     )
     return out
 
 
-def simulate_closes(params: VolatilityParams, spec: SimulationSpec) -> np.ndarray:
-    """Every path: an array of closes (currency per tonne), paths x days."""
-    out = simulate_log_closes(params, spec)
-    np.exp(out, out=out)
-    return out
+def simulate_log_closes(
+    params: VolatilityParams, spec: SimulationSpec, *, first_path: int = 0, paths: int | None = None
+) -> np.ndarray:
+    """Log closes of paths ``first_path .. first_path + paths`` (default: all of ``spec``)."""
+    return _simulate(params, spec, first_path, paths, prices=False)
+
+
+def simulate_closes(
+    params: VolatilityParams, spec: SimulationSpec, *, first_path: int = 0, paths: int | None = None
+) -> np.ndarray:
+    """Closes (currency per tonne) of paths ``first_path .. first_path + paths`` (default: all),
+    paths x days: the exponential of ``simulate_log_closes`` to within one unit in the last
+    place."""
+    return _simulate(params, spec, first_path, paths, prices=True)
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,7 @@ def simulate_fan(
     buffer = np.empty((chunk, spec.days))
     for start in range(0, spec.paths, chunk):
         block = buffer[: min(chunk, spec.paths - start)]
-        nb.simulate_log_closes_nb(block, vector, innovations, spec.seed, start)
+        nb.simulate_paths_nb(block, vector, innovations, spec.seed, start, False)
         nb.accumulate_nb(block, lo, width, counts, sums, sq_sums, log_levels, above, below)
 
     n = spec.paths

@@ -57,6 +57,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             parts.append(f"peak {info['peak_mb']:,.0f} MB")
         if "steps" in info:
             parts.append(info["steps"])
+        if "scenarios" in info:
+            parts.append(
+                f"{info['scenarios']:,} scenarios: {bench.stats.median:.1f} s, of which the "
+                f"solver {info['solve_s']:.1f} s"
+            )
         if "cold_s" in info:
             parts.append(f"first call {info['cold_s']:.1f} s cold, {info['warm_s']:.1f} s cached")
         if parts:

@@ -55,7 +55,7 @@ def numba_kernel(params: VolatilityParams, band: float | None):
     out = np.zeros((PATHS, DAYS))
 
     def run() -> np.ndarray:
-        nb.simulate_log_closes_nb(out, vector, table, 1, 0)
+        nb.simulate_paths_nb(out, vector, table, 1, 0, False)
         return out
 
     run()  # compiled (or loaded from the cache) outside the timing

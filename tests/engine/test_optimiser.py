@@ -286,7 +286,7 @@ def test_resolving_reuses_the_problem_and_the_frontier_is_monotone():
     assert problem.is_dcp(dpp=True)
     names = {p.name() for p in problem.parameters()}
     assert {"lambda", "liquidity", "trading_budget", "holdings_floor", "offset_cap_share",
-            "penalty_multiple", "banking_base"} <= names  # fmt: skip
+            "penalty_multiple", "banking_base", "allowances", "ccer_held"} <= names  # fmt: skip
     # the scenario matrices are constants, not Parameters
     assert all(p.size <= 1 for p in problem.parameters())
     frontier = optimiser.frontier([0.0, 0.25, 1.0, 4.0, 16.0])
@@ -295,6 +295,29 @@ def test_resolving_reuses_the_problem_and_the_frontier_is_monotone():
     tolerance = 1e-6 * np.abs(cvar).max()
     assert np.all(np.diff(cvar) <= tolerance) and np.all(np.diff(expected) >= -tolerance)
     assert cvar[0] - cvar[-1] > 1e3  # risk aversion buys a real reduction of CVaR
+
+
+def test_a_what_if_on_the_holdings_re_solves_to_the_rebuilt_plan():
+    """Holdings are Parameters: solve(allowances_t=, ccer_t=) on the built program gives the plan
+    of a program built from the changed book, and a sale today is capped by the new holdings."""
+    scenarios = random_scenarios(20, 6, seed=4)
+    settings = OptimiserSettings(lambda_=1.0, liquidity_t=60_000.0, impact=0.02)
+    book = make_book(100_000, pledged_t=30_000.0)
+    optimiser = ComplianceOptimiser(book, scenarios, settings)
+    problem = optimiser.problem
+    for allowances, ccer in ((60_000.0, 0.0), (180_000.0, 4_000.0)):
+        what_if = optimiser.solve(allowances_t=allowances, ccer_t=ccer)
+        changed = dataclasses.replace(book, allowances_by_vintage={2025: allowances}, ccer_t=ccer)
+        rebuilt = ComplianceOptimiser(changed, scenarios, settings).solve()
+        assert optimiser.problem is problem
+        assert what_if.expected_cost == pytest.approx(rebuilt.expected_cost, rel=1e-6, abs=1.0)
+        assert what_if.buy_today_t == pytest.approx(rebuilt.buy_today_t, abs=1.0)
+        assert what_if.sell_today_t == pytest.approx(rebuilt.sell_today_t, abs=1.0)
+        assert what_if.sell_today_t <= allowances - 30_000.0 + 1.0
+    # 180,000 t held against ~150,000 t of emissions: a surplus to sell, none to buy
+    assert what_if.buy_today_t < 1.0 and what_if.expected_shortfall_t < 1.0
+    with pytest.raises(ConfigurationError, match="below the 30,000 t pledged"):
+        optimiser.solve(allowances_t=20_000.0)
 
 
 def test_min_cvar_mode_honours_the_cost_budget():
