@@ -38,7 +38,8 @@ from engine.errors import ConfigurationError, EngineError, OptimisationError
 from engine.evaluate import Evaluation, evaluate_deadline_buying, evaluate_plan
 from engine.kpi import Kpi, entity_kpis
 from engine.markets import MarketRules, market_rules
-from engine.optimiser import ComplianceOptimiser, OptimiserSettings, Plan
+from engine.optimiser import ComplianceOptimiser, OptimiserSettings
+from engine.plan import Plan
 from engine.scenario_build import reduce_scenarios, scenarios_from_paths
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes

@@ -28,7 +28,8 @@ from desk.report import draw_frontier
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.evaluate import Evaluation, evaluate_plan
-from engine.optimiser import OptimiserSettings, Plan
+from engine.optimiser import OptimiserSettings
+from engine.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from engine.book import ComplianceBook
 from engine.compliance import ComplianceRules
 from engine.errors import ConfigurationError
 from engine.markets import market_rules
-from engine.optimiser import OptimiserSettings, Plan
+from engine.optimiser import OptimiserSettings
+from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
 
 

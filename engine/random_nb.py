@@ -271,6 +271,16 @@ def _hermite(table, j, t):
 
 
 @njit(cache=True, inline="always")
+def _cell_place_sign(bits):
+    """How a ``quantile_table`` reads 64 random bits: the cell (12 bits), the place in it
+    (t in [0, 1), the low bits) and the sign (the top bit)."""
+    cell = (bits >> _U64(_FRACTION_BITS)) & _CELL_MASK
+    t = float(np.int64(bits & _FRACTION_MASK)) * _TO_FRACTION
+    sign = 1.0 - 2.0 * float(np.int64(bits >> _U64(63)))
+    return cell, t, sign
+
+
+@njit(cache=True, inline="always")
 def in_tail(bits):
     """Whether 64 random bits fall in the tail cells of a ``quantile_table``."""
     return ((bits >> _U64(_FRACTION_BITS)) & _CELL_MASK) < _U64(TAIL_CELLS)
@@ -281,9 +291,7 @@ def from_body(table, bits):
     """The draw of ``table`` that 64 random bits give, read from the body's cells: right unless
     ``in_tail(bits)``. No branch, so a kernel can map a block of draws in SIMD lanes and mend
     the rare tail draws after (``from_tail``)."""
-    cell = (bits >> _U64(_FRACTION_BITS)) & _CELL_MASK
-    t = float(np.int64(bits & _FRACTION_MASK)) * _TO_FRACTION
-    sign = 1.0 - 2.0 * float(np.int64(bits >> _U64(63)))
+    cell, t, sign = _cell_place_sign(bits)
     return sign * _hermite(table, np.uint64(1) + _U64(2) * cell, t)
 
 
@@ -291,9 +299,7 @@ def from_body(table, bits):
 def from_tail(table, bits):
     """The draw of ``table`` that 64 random bits give when ``in_tail(bits)``: v = (cell + t)
     2^-13, and log(-Q) is read on the grid in s = -log2(v)."""
-    cell = (bits >> _U64(_FRACTION_BITS)) & _CELL_MASK
-    t = float(np.int64(bits & _FRACTION_MASK)) * _TO_FRACTION
-    sign = 1.0 - 2.0 * float(np.int64(bits >> _U64(63)))
+    cell, t, sign = _cell_place_sign(bits)
     v = max(float(np.int64(cell)) + t, 2.0**-_FRACTION_BITS) * (0.5 / _CELLS)
     x = (-math.log2(v) - _TAIL_START) / TAIL_STEP
     n_tail = int(table[0])
