@@ -1,7 +1,7 @@
 """Out-of-sample evaluation of a plan: its here-and-now decision on the full simulation.
 
-The optimiser sees a reduced scenario set and, on it, recourse decisions that know each
-scenario's future. ``evaluate_plan`` takes only today's decision (buy, sell, forward, CCER) and
+The optimiser sees a reduced scenario set, on a tree with a few hundred nodes, at the tree's
+prices. ``evaluate_plan`` takes only today's decision (buy, sell, forward, CCER) and
 plays it on every path of a (larger) scenario set with the non-anticipative rule of
 ``engine.evaluate_nb``, under the same costs, budget, liquidity, penalty and banking rules.
 """

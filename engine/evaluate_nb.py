@@ -1,8 +1,7 @@
 """Numba kernel of the out-of-sample evaluation: a plan's first-stage decision on every path.
 
-The optimiser decides today's trades on a reduced scenario set, with recourse decisions that see
-each scenario's future. Out of sample, on the full simulation, later trades must not see the
-future; they follow a rule instead:
+The optimiser decides today's trades on a reduced scenario set, with later decisions on a tree
+of those scenarios. Out of sample, on the full simulation, later trades follow a rule instead:
 
 - on each later decision date (from ``buy_from`` on), buy an equal share of what is still
   missing to cover the path's

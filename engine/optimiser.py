@@ -1,40 +1,44 @@
-"""The compliance optimiser: a two-stage stochastic program for one entity and one cycle.
+"""The compliance optimiser: a multistage stochastic program on a scenario tree, for one entity
+and one cycle.
 
-Here-and-now decisions, the same in every scenario (date 0): ``buy0``, ``sell0`` allowances, a new
-forward ``f`` and CCERs ``ccer0``. Recourse per scenario s and later date d: ``buy[s, d]``,
-``sell[s, d]``, ``ccer_buy[s, d]``; at the deadline ``ccer_use[s]``, ``shortfall[s]`` and the
-valued bank ``valued_bank[s]``. Per scenario:
+Decisions are taken on a tree of the scenarios (``engine.tree``): today (node 0) one decision for
+all, at each later date one per node, shared by the scenarios that have had the same history of
+prices so far. Per node ``buy``, ``sell`` and ``ccer_buy``; today also a new forward ``f``. Per
+scenario, at the deadline, ``ccer_use``, ``shortfall`` and the valued bank ``valued_bank``, which
+may see everything (surrender follows verification). A node trades at the weighted mean price of
+its scenarios on its date (the tree's prices); the deadline price, the emissions and the true-up
+stay the scenario's own.
 
-- holdings ``h[s, d]`` = allowances + existing forwards delivered by d + net trades to d + ``f``
-  from ``forward_date`` on + the true-up from ``true_up_date`` on, written as a recursion over
-  dates (sparse); on every date ``h >= max(reserve floor, pledged, 0)``, and ``sell0 <= sellable``
-  (pledged allowances, and today's purchases, cannot be sold today);
-- trades per date and side <= ``liquidity_t``, costing a fee and the convex impact
+- holdings: per node, today's allowances plus the trades on its path (and ``f`` from
+  ``forward_date`` on), a recursion over the tree; with the least any of its scenarios has
+  received by then (existing forwards, the true-up from ``true_up_date``), they stay >=
+  max(reserve floor, pledged, 0); ``sell`` today <= sellable (pledged allowances, and today's
+  purchases, cannot be sold today);
+- trades per node and side <= ``liquidity_t``, costing a fee and the convex impact
   ``impact x price x trade^2 / liquidity_t`` (trading the whole liquidity in one date costs
-  ``impact`` of the price on top); one second-order cone per scenario, behind an epigraph
-  variable, so the cones are not built twice (objective and CVaR);
-- CCERs used <= held + bought, and <= ``offset_cap_share`` x emissions;
-- surrendered = emissions - CCER used - shortfall, between 0 and ``h[s, D-1]``; the bank is what
-  is left, valued at the deadline price up to ``banking_base_t``. The rules' cap is
-  ``base + 1.5 x net sales``; the sales term makes the cap non-convex in the decisions (it would
-  reward selling with banking room), so the program uses the base alone: a conservative cap. No
-  cap where the market has none;
-- purchase spend (allowances and CCERs with their fees, the new forward) <= trading budget;
+  ``impact`` of the price on top): one small second-order cone per node;
+- CCERs used <= held + bought on the path, and <= ``offset_cap_share`` x emissions;
+- surrendered = emissions - CCER used - shortfall, between 0 and the holdings at the deadline;
+  the bank is what is left, valued at the deadline price up to ``banking_base_t``. The rules'
+  cap is ``base + 1.5 x net sales``; the sales term makes the cap non-convex in the decisions
+  (it would reward selling with banking room), so the program uses the base alone: a
+  conservative cap. No cap where the market has none;
+- purchase spend along each path (allowances and CCERs with their fees, the new forward) <=
+  trading budget;
 - cost = purchases - sales + fees + impact + CCER cost + forward cost + penalty (multiple x
   deadline price x shortfall, plus any fixed penalty per tonne) - value of the valued bank. The
   existing forwards' price is sunk: out of cost and budget. The shortfall still owed next cycle
   (``shortfall_carried``) is not priced on top of the penalty.
 
+The cash paid along a path is one variable per leaf, so a scenario's rows touch a handful of
+variables and the program grows linearly with the scenario count.
+
 Objective: ``"mean_cvar"`` minimises E[cost] + lambda x CVaR_alpha(cost) (Rockafellar-Uryasev),
 ``"min_cvar"`` minimises CVaR subject to E[cost] <= ``cost_budget``. What a sweep changes is a
-``cp.Parameter`` of a DPP problem built once; the scenario matrices are constants (as Parameters
-they made the first solve ~20x slower). Internally tonnes are scaled by the expected emissions and
-money by that times today's price, so the solvers see numbers near 1.
-
-Two-stage means the recourse of a scenario sees that scenario's whole price path: where prices
-rise and fall it trades round trips up to the liquidity cap, which a real desk could not. Act on
-the here-and-now decisions and re-plan; judge the plan out of sample. Without fees a buy and a
-sale on the same date cancel at no cost, so only net trades are determined then.
+``cp.Parameter`` of a DPP problem built once; the scenario data are constants (as Parameters they
+made the first solve ~20x slower). Internally tonnes are scaled by the expected emissions and
+money by that times today's price, so the solvers see numbers near 1. Without fees a buy and a
+sale at one node cancel at no cost, so only net trades are determined then.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any, Literal
 import cvxpy as cp
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from engine.book import ComplianceBook
 from engine.compliance import ComplianceRules
@@ -68,6 +73,7 @@ from engine.optimiser_errors import (
 )
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
+from engine.tree import scenario_tree
 
 SHORTFALL_EVENT_T = 0.5
 """A scenario counts as short when its shortfall exceeds this many tonnes."""
@@ -75,6 +81,9 @@ SHORTFALL_EVENT_T = 0.5
 MIN_CVAR_TIE_BREAK = 1e-4
 """Weight of E[cost] beside CVaR in mode ``"min_cvar"``: CVaR alone leaves the recourse of the
 scenarios outside the tail free, so the plan would report arbitrary trades there."""
+
+IMPACT_LEG = 1e-2
+"""Constant leg (in units of expected emissions) of each node's impact cone; see ``_Model``."""
 
 Mode = Literal["mean_cvar", "min_cvar"]
 OVERRIDES = (
@@ -105,6 +114,12 @@ class OptimiserSettings:
             takes the market's rule.
         mode: ``"mean_cvar"`` or ``"min_cvar"``.
         cost_budget: E[cost] limit (CNY) of mode ``"min_cvar"``.
+        tree_leaves: most nodes of the scenario tree at the last date from splits by price
+            (``engine.tree``): later trades are one decision per node, shared by the scenarios
+            with a common history.
+        tree_need_splits: binary splits of every node by the scenario's net need (emissions -
+            true-up) on the true-up date, when verification makes it known (1: up to twice
+            ``tree_leaves`` leaves).
         solvers: the primary solver and the fallback tried once when it fails (cvxpy names).
             Clarabel handles the conic impact term; on a pure LP (``impact=0``) HiGHS was ~3x
             faster at 1,000 x 26 (it prints a banner to stdout once per process).
@@ -121,6 +136,8 @@ class OptimiserSettings:
     penalty_multiple: float | None = None
     mode: Mode = "mean_cvar"
     cost_budget: float | None = None
+    tree_leaves: int = 64
+    tree_need_splits: int = 1
     solvers: tuple[str, str] = (SOLVER, FALLBACK_SOLVER)
 
     def __post_init__(self) -> None:
@@ -134,6 +151,9 @@ class OptimiserSettings:
             "penalty_multiple": self.penalty_multiple is None or self.penalty_multiple >= 0,
             "mode": self.mode in ("mean_cvar", "min_cvar"),
             "cost_budget": (self.cost_budget is not None) == (self.mode == "min_cvar"),
+            "tree_leaves": isinstance(self.tree_leaves, int) and self.tree_leaves >= 1,
+            "tree_need_splits": isinstance(self.tree_need_splits, int)
+            and self.tree_need_splits >= 0,
             "solvers": len(self.solvers) == 2 and set(self.solvers) <= set(cp.installed_solvers()),
         }
         for name, ok in checks.items():
@@ -172,25 +192,53 @@ class _Data:
             inflow[:, _index("forward_delivery_index", index, self.D)] += forward.tonnes
         inflow[:, sc.true_up_date] += sc.true_up
         self.inflow_t = inflow
-        self.inflow = inflow / self.tonne
-        self.forward_step = np.zeros(self.D)
-        self.forward_step[forward_date] = 1.0
-        self.forward_price = (settings.forward_price or 0.0) / self.price
+        self.tree = tree = scenario_tree(
+            sc.prices, sc.weights, settings.tree_leaves, need=sc.emissions - sc.true_up,
+            need_date=sc.true_up_date, need_splits=settings.tree_need_splits,
+        )  # fmt: skip
+        N, node = tree.count, tree.node
+        received = np.cumsum(inflow / self.tonne, axis=1)
+        self.lowest_inflow = np.full(N, np.inf)
+        np.minimum.at(self.lowest_inflow, node.ravel(), received.ravel())
+        self.final_inflow = received[:, -1]
         self.forward_cap = settings.forward_cap_t / self.tonne
+        self.forward_step_node = (tree.date == forward_date).astype(np.float64)
+        self.root = np.zeros(N)
+        self.root[0] = 1.0
+        children = np.flatnonzero(tree.parent >= 0)
+        self.parent_of = sparse.csr_array(
+            (np.ones(children.size), (children, tree.parent[children])), shape=(N, N)
+        )
+        leaves = tree.nodes_at(self.D - 1)
+        self.leaf_path = tree.ancestry()[leaves]  # L x N: the nodes on each leaf's path
+        self.leaf_of = sparse.csr_array(
+            (np.ones(self.S), (np.arange(self.S), node[:, -1] - leaves[0])),
+            shape=(self.S, leaves.size),
+        )
+        self.forward_price = (settings.forward_price or 0.0) / self.price
         self.pledged = book.pledged_t / self.tonne
         self.fee, self.offset_fee = rules.fee_rate, rules.offset_fee_rate
-        p, pc = sc.prices / self.price, sc.ccer_prices / self.price
+        # the tree's prices: a node trades at the weighted mean price of its scenarios
+        price, ccer_price = tree.mean(sc.prices), tree.mean(sc.ccer_prices)
+        self.tree_prices, self.tree_ccer_prices = price[node], ccer_price[node]  # S x D, CNY/t
+        p, pc = price / self.price, ccer_price / self.price
         self.buy_prices, self.sell_prices = p * (1 + self.fee), p * (1 - self.fee)
         self.ccer_prices = pc * (1 + self.offset_fee)
-        self.impact_weights = settings.impact * p
+        self.impact_weights = settings.impact * p if settings.impact > 0 else None
         self.deadline = sc.deadline_price / self.price
         self.penalty_per_t = (rules.penalty_per_t or 0.0) / self.price
         self.emissions = sc.emissions / self.tonne
         self.alpha = settings.alpha
+        highest = max(self.buy_prices.max(), self.ccer_prices.max())
         self.slack_bound = (
             100.0
-            * (1 + np.abs(self.inflow).sum(axis=1).max() + self.emissions.max() + self.pledged)
-            * (1 + max(self.buy_prices.max(), self.ccer_prices.max(), self.forward_price))
+            * (
+                1
+                + np.abs(inflow / self.tonne).sum(axis=1).max()
+                + self.emissions.max()
+                + self.pledged
+            )
+            * (1 + max(highest, self.forward_price))
         )
 
 
@@ -207,7 +255,7 @@ class _Model:
     objective is the weighted slack (the infeasibility diagnosis)."""
 
     def __init__(self, d: _Data, mode: Mode, bank_cap: bool, phase1: bool) -> None:
-        S, D = d.S, d.D
+        S, N, L = d.S, d.tree.count, d.leaf_path.shape[0]
         self.lam = cp.Parameter(nonneg=True, name="lambda")
         self.liquidity = cp.Parameter(pos=True, name="liquidity")
         self.inv_liquidity = cp.Parameter(pos=True, name="inverse_liquidity")
@@ -231,84 +279,76 @@ class _Model:
             self.slack_bound = cp.Parameter(pos=True, name="slack_bound")
         self.slack = slack
 
-        self.buy0, self.sell0, self.forward, self.ccer0 = (
-            cp.Variable(nonneg=True, name=n) for n in ("buy0", "sell0", "forward", "ccer0")
-        )
-        self.buy = cp.Variable((S, D - 1), nonneg=True, name="buy")
-        self.sell = cp.Variable((S, D - 1), nonneg=True, name="sell")
-        self.ccer_buy = cp.Variable((S, D - 1), nonneg=True, name="ccer_buy")
+        # one decision per node of the tree; node 0 is today
+        self.buy = cp.Variable(N, nonneg=True, name="buy")
+        self.sell = cp.Variable(N, nonneg=True, name="sell")
+        self.ccer_buy = cp.Variable(N, nonneg=True, name="ccer_buy")
+        self.forward = cp.Variable(nonneg=True, name="forward")
         self.ccer_use = cp.Variable(S, nonneg=True, name="ccer_use")
         self.shortfall = cp.Variable(S, nonneg=True, name="shortfall")
         self.valued_bank = cp.Variable(S, nonneg=True, name="valued_bank")
-        self.holdings = h = cp.Variable((S, D), name="holdings")
-        step = d.forward_step
-        today = self.buy0 - self.sell0 + step[0] * self.forward
-        later = self.buy - self.sell + self.forward * np.broadcast_to(step[1:], (S, D - 1))
-        constraints = [
-            h[:, 0] == d.inflow[:, 0] + self.allowances + today,
-            h[:, 1:] == h[:, :-1] + d.inflow[:, 1:] + later,
+        # per node, the allowances held after its trades (less the inflows); per leaf, the
+        # CCERs held and the cash paid along its path
+        self.traded = h = cp.Variable(N, name="traded_holdings")
+        self.ccer_stock = cp.Variable(L, name="ccer_stock")
+        self.cash = cp.Variable(L, name="cash")
+        net = self.buy - self.sell + self.forward * d.forward_step_node
+        spend = (
+            d.leaf_path
+            @ (cp.multiply(d.buy_prices, self.buy) + cp.multiply(d.ccer_prices, self.ccer_buy))
+            + d.forward_price * self.forward
+        )
+        cash = spend - d.leaf_path @ cp.multiply(d.sell_prices, self.sell)
+        constraints = []
+        if d.impact_weights is not None:
+            # per node, an epigraph of the squared trades, tight at the optimum (its weight in
+            # every cost is positive). The constant third leg keeps a node that does not trade
+            # off the cone's apex, where the interior point stalls; it is taken back out.
+            self.impact = cp.Variable(N, nonneg=True, name="impact")
+            legs = cp.vstack([self.buy, self.sell, np.full(N, IMPACT_LEG)])
+            squares = cp.quad_over_lin(legs, 1.0, axis=0)
+            constraints.append(self.impact >= self.inv_liquidity * squares)
+            leg_cost = (IMPACT_LEG**2 * self.inv_liquidity) * (d.leaf_path @ d.impact_weights)
+            cash = cash + d.leaf_path @ cp.multiply(d.impact_weights, self.impact) - leg_cost
+        constraints += [
+            h - d.parent_of @ h == net + self.allowances * d.root,
+            self.ccer_stock == d.leaf_path @ self.ccer_buy + self.ccer_held,
+            self.cash == cash,
             self.forward <= d.forward_cap,
-            self.sell0 <= self.sellable + slack[PLEDGE],
+            self.sell[0] <= self.sellable + slack[PLEDGE],
         ]
+        held = h + d.lowest_inflow  # the least any of the node's scenarios holds
         if phase1:
             constraints += [
-                h >= self.floor - slack[RESERVE_FLOOR],
-                h >= d.pledged - slack[PLEDGE],
-                h >= -slack[HOLDINGS],
+                held >= self.floor - slack[RESERVE_FLOOR],
+                held >= d.pledged - slack[PLEDGE],
+                held >= -slack[HOLDINGS],
             ]
-        else:  # one row per holding: the highest of the floor, the pledge and zero
-            constraints.append(h >= self.lowest)
+        else:  # one row per node: the highest of the floor, the pledge and zero
+            constraints.append(held >= self.lowest)
         cap = self.liquidity + slack[LIQUIDITY]
-        self.liquidity_today = [self.buy0 <= cap, self.sell0 <= cap]
-        self.liquidity_later = [self.buy <= cap, self.sell <= cap]
-        constraints += self.liquidity_today + self.liquidity_later
+        self.liquidity_rows = [self.buy <= cap, self.sell <= cap]
+        constraints += self.liquidity_rows
+        self.budget_rows = spend <= self.budget + slack[TRADING_BUDGET]
+        constraints.append(self.budget_rows)
 
+        final = d.leaf_of @ h[N - L :] + d.final_inflow  # the leaves are the last nodes
         surrendered = d.emissions - self.ccer_use - self.shortfall
         self.ccer_cap = self.ccer_use <= self.cap_share * d.emissions
         constraints += [
-            self.ccer_use <= self.ccer_held + self.ccer0 + cp.sum(self.ccer_buy, axis=1),
+            self.ccer_use <= d.leaf_of @ self.ccer_stock,
             self.ccer_cap,
             surrendered >= 0,
-            surrendered <= h[:, -1],
-            self.valued_bank <= h[:, -1] - surrendered,
+            surrendered <= final,
+            self.valued_bank <= final - surrendered,
         ]
         self.bank_cap = None
         if self.bank_base is not None:
             self.bank_cap = self.valued_bank <= self.bank_base
             constraints.append(self.bank_cap)
-
-        price0, ccer0 = d.buy_prices[0, 0], d.ccer_prices[0, 0]
-        spend = (
-            price0 * self.buy0
-            + ccer0 * self.ccer0
-            + d.forward_price * self.forward
-            + cp.sum(
-                cp.multiply(d.buy_prices[:, 1:], self.buy)
-                + cp.multiply(d.ccer_prices[:, 1:], self.ccer_buy),
-                axis=1,
-            )
-        )
-        self.budget_rows = spend <= self.budget + slack[TRADING_BUDGET]
-        constraints.append(self.budget_rows)
-        sales = d.sell_prices[0, 0] * self.sell0 + cp.sum(
-            cp.multiply(d.sell_prices[:, 1:], self.sell), axis=1
-        )
         penalty = self.penalty * cp.multiply(d.deadline, self.shortfall)
-        cost = spend - sales + penalty + d.penalty_per_t * self.shortfall
+        cost = d.leaf_of @ self.cash + penalty + d.penalty_per_t * self.shortfall
         cost = cost - cp.multiply(d.deadline, self.valued_bank)
-        if d.impact_weights.max() > 0:  # an epigraph, so that the cones are not built twice
-            self.impact = cp.Variable(S, nonneg=True, name="impact")
-            root = np.sqrt(d.impact_weights)  # one cone per scenario, over its dates and sides
-            trades = cp.hstack(
-                [
-                    root[:, :1] @ cp.reshape(cp.hstack([self.buy0, self.sell0]), (1, 2), "C"),
-                    cp.multiply(root[:, 1:], self.buy),
-                    cp.multiply(root[:, 1:], self.sell),
-                ]
-            )
-            squares = cp.quad_over_lin(trades, 1.0, axis=1)
-            constraints.append(self.impact >= self.inv_liquidity * squares)
-            cost = cost + self.impact
         expected = d.weights @ cost
         if self.cost_budget is not None:
             constraints.append(expected <= self.cost_budget + slack[COST_BUDGET])
@@ -458,18 +498,18 @@ class ComplianceOptimiser:
         def tonnes(variable: cp.Variable) -> np.ndarray:
             return np.maximum(np.asarray(variable.value, dtype=np.float64), 0.0) * q
 
-        buy0, sell0, forward, ccer0 = (tonnes(v) for v in (m.buy0, m.sell0, m.forward, m.ccer0))
-        buy = np.column_stack([np.full(d.S, buy0), tonnes(m.buy)])
-        sell = np.column_stack([np.full(d.S, sell0), tonnes(m.sell)])
-        ccer_buy = np.column_stack([np.full(d.S, ccer0), tonnes(m.ccer_buy)])
+        node = d.tree.node
+        buy, sell, ccer_buy = (tonnes(v)[node] for v in (m.buy, m.sell, m.ccer_buy))
+        buy0, sell0, ccer0, forward = buy[0, 0], sell[0, 0], ccer_buy[0, 0], tonnes(m.forward)
         ccer_use, shortfall = tonnes(m.ccer_use), tonnes(m.shortfall)
         # per-scenario costs recomputed from the decisions, in CNY
         fee, offset_fee = self.rules.fee_rate, self.rules.offset_fee_rate
         liquidity = values["liquidity_t"]
-        spend = ((1 + fee) * sc.prices * buy + (1 + offset_fee) * sc.ccer_prices * ccer_buy).sum(1)
+        prices, ccer_prices = d.tree_prices, d.tree_ccer_prices  # what the program traded at
+        spend = ((1 + fee) * prices * buy + (1 + offset_fee) * ccer_prices * ccer_buy).sum(1)
         spend += (self.settings.forward_price or 0.0) * forward
-        sales = ((1 - fee) * sc.prices * sell).sum(1)
-        impact = (self.settings.impact * sc.prices * (buy**2 + sell**2)).sum(1) / liquidity
+        sales = ((1 - fee) * prices * sell).sum(1)
+        impact = (self.settings.impact * prices * (buy**2 + sell**2)).sum(1) / liquidity
         final = d.inflow_t.sum(1) + values["allowances_t"] + buy.sum(1) - sell.sum(1) + forward
         bank = np.maximum(final - (sc.emissions - ccer_use - shortfall), 0.0)
         base = values["banking_base_t"]
@@ -482,10 +522,8 @@ class ComplianceOptimiser:
         def dual(constraint) -> float:
             return float(np.sum(constraint.dual_value)) if constraint is not None else 0.0
 
-        liquidity_value = np.zeros(d.D)
-        liquidity_value[0] = sum(dual(c) for c in m.liquidity_today)
-        for c in m.liquidity_later:
-            liquidity_value[1:] += np.asarray(c.dual_value).sum(axis=0)
+        duals = sum(np.asarray(c.dual_value, dtype=np.float64) for c in m.liquidity_rows)
+        liquidity_value = np.bincount(d.tree.date, weights=duals, minlength=d.D)
         return Plan(
             buy_today_t=float(buy0),
             sell_today_t=float(sell0),

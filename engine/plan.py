@@ -21,7 +21,8 @@ class Plan:
         expected_ccer_use_t, expected_shortfall_t, expected_bank_t: at the deadline (the bank is
             every tonne left after surrender; ``expected_valued_bank_t`` what of it is valued).
         expected_cost, var, cvar: of the per-scenario costs ``scenario_cost`` (CNY, recomputed
-            from the decisions), VaR and CVaR at ``alpha``, weighted and empirical;
+            from the decisions at the tree's prices, in sample), VaR and CVaR at ``alpha``,
+            weighted and empirical (``engine.evaluate`` gives the out-of-sample figures);
             ``program_cvar`` is the program's eta + E[(cost - eta)+] / (1 - alpha), equal to
             ``cvar`` at the optimum when the objective weighs CVaR (``lambda_ > 0`` or
             ``"min_cvar"``).

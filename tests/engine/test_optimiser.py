@@ -102,7 +102,7 @@ def test_one_scenario_without_frictions_buys_the_need_at_the_cheapest_date():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_one_scenario_without_frictions_against_an_independent_linear_program(seed):
-    """Prices that rise and fall make round trips pay (the recourse knows its path); scipy's
+    """Prices that rise and fall make round trips pay (one scenario: its tree is its path); scipy's
     linprog on a plain formulation of the same deterministic problem gives the same cost."""
     rng = np.random.Generator(np.random.PCG64(seed))
     dates, held, emitted, cap, deadline = 6, 100_000.0, 150_000.0, 30_000.0, 61.0
@@ -125,6 +125,23 @@ def test_one_scenario_without_frictions_against_an_independent_linear_program(se
     assert result.status == 0
     assert plan.objective == pytest.approx(result.fun, rel=1e-7)
     assert plan.expected_cost == pytest.approx(result.fun, rel=1e-7)
+
+
+def test_later_trades_cannot_see_which_scenario_they_are_in():
+    """Two scenarios at 60 until the last date, then 40 or 80. A desk cannot tell them apart
+    before the last date, so whatever it buys before is bought in both. Hindsight would buy at
+    60 in the dear scenario only and at 40 in the cheap one: E[cost] 2.5 m. Without it every
+    split of the 50,000 t between 60 now and the last date's price costs 3.0 m in expectation,
+    and CVaR (the dear scenario) is lowest when all is bought at 60 before the split."""
+    prices = [[60.0, 60.0, 40.0], [60.0, 60.0, 80.0]]
+    book = make_book(100_000, pledged_t=100_000)  # nothing to sell: no round trips
+    optimiser = ComplianceOptimiser(book, make_scenarios(prices), NO_IMPACT, rules=FRICTIONLESS)
+    assert optimiser.solve().expected_cost == pytest.approx(3_000_000, rel=1e-7)
+    plan = optimiser.solve(lambda_=1.0)
+    assert plan.expected_cost == pytest.approx(3_000_000, rel=1e-7)
+    assert plan.cvar == pytest.approx(3_000_000, rel=1e-7)
+    bought_before = plan.expected_buy_t[:2].sum() - plan.expected_sell_t[:2].sum()
+    assert bought_before == pytest.approx(50_000, rel=1e-6)
 
 
 def test_cheap_forward_is_taken_up_to_its_cap():
