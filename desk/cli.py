@@ -288,8 +288,10 @@ def simulate_command(
 @SOURCE_OPTION
 @click.option("--paths", type=click.IntRange(min=10), default=20_000, show_default=True,
               help="Simulated paths to the deadline (the out-of-sample set).")  # fmt: skip
-@click.option("--scenarios", type=click.IntRange(min=2), default=200, show_default=True,
+@click.option("--scenarios", type=click.IntRange(min=2), default=1_000, show_default=True,
               help="Scenarios the optimiser sees (reduced from the paths).")  # fmt: skip
+@click.option("--tree-leaves", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Groups of scenarios at the deadline from the tree's price splits.")  # fmt: skip
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Trading days between decision dates.")  # fmt: skip
@@ -308,6 +310,7 @@ def optimise_command(
     source: str,
     paths: int,
     scenarios: int,
+    tree_leaves: int,
     seed: int,
     every: int,
     lambda_: float,
@@ -324,7 +327,8 @@ def optimise_command(
     request = OptimiseRequest(
         book=book_path, source=source, out=out, paths=paths, scenarios=scenarios, seed=seed,
         every=every, lambda_=lambda_, frontier=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0) if frontier else (),
-        liquidity_t=liquidity, impact=impact, allow_integrated=allow_integrated,
+        liquidity_t=liquidity, impact=impact, tree_leaves=tree_leaves,
+        allow_integrated=allow_integrated,
     )  # fmt: skip
     run = run_optimise(request)
     p, ev = run.plan, run.evaluation

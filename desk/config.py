@@ -58,6 +58,7 @@ class OptimiserConfig:
     liquidity_t: float = 200_000.0
     impact: float = 0.02
     frontier: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
+    tree_leaves: int = 64
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ def _optimiser(path: Path, data: object) -> OptimiserConfig:
         liquidity_t=t.number("liquidity_t", 200_000.0, 1.0),
         impact=t.number("impact", 0.02, 0.0, 1.0),
         frontier=tuple(float(v) for v in frontier),
+        tree_leaves=t.integer("tree_leaves", 64, 1, 4096),
     )
     t.done()
     return config

@@ -216,8 +216,9 @@ def plan_entity(
                 )
             run, o = config.run, config.optimiser
             settings = OptimiserSettings(
-                lambda_=o.lambda_, liquidity_t=o.liquidity_t, impact=o.impact
-            )
+                lambda_=o.lambda_, liquidity_t=o.liquidity_t, impact=o.impact,
+                tree_leaves=o.tree_leaves,
+            )  # fmt: skip
             optimiser, full, plan = plan_book(
                 book, market, days, seed=run.seed, every=run.every, scenarios=run.scenarios,
                 settings=settings,

@@ -40,13 +40,14 @@ class OptimiseRequest:
     source: str
     out: Path
     paths: int = 20_000
-    scenarios: int = 200
+    scenarios: int = 1_000
     seed: int = 0
     every: int = 10
     lambda_: float = 1.0
     frontier: tuple[float, ...] = ()
     liquidity_t: float = 200_000.0
     impact: float = 0.02
+    tree_leaves: int = 64
     allow_integrated: bool = False
 
 
@@ -71,8 +72,9 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
             f"{book.deadline}: nothing is left to plan"
         )
     settings = OptimiserSettings(
-        lambda_=request.lambda_, liquidity_t=request.liquidity_t, impact=request.impact
-    )
+        lambda_=request.lambda_, liquidity_t=request.liquidity_t, impact=request.impact,
+        tree_leaves=request.tree_leaves,
+    )  # fmt: skip
     optimiser, full, plan = plan_book(
         book, market, days, seed=request.seed, every=request.every, scenarios=request.scenarios,
         settings=settings,

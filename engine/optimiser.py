@@ -73,7 +73,7 @@ from engine.optimiser_errors import (
 )
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
-from engine.tree import scenario_tree
+from engine.tree import ScenarioTree, scenario_tree
 
 SHORTFALL_EVENT_T = 0.5
 """A scenario counts as short when its shortfall exceeds this many tonnes."""
@@ -430,6 +430,11 @@ class ComplianceOptimiser:
         self._model = _Model(self._data, settings.mode, self._bank_cap, phase1=False)
         self._phase1: _Model | None = None
         self.build_seconds = time.perf_counter() - started
+
+    @property
+    def tree(self) -> ScenarioTree:
+        """The scenario tree the later decisions sit on."""
+        return self._data.tree
 
     @property
     def problem(self) -> cp.Problem:

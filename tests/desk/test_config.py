@@ -33,6 +33,7 @@ def test_the_packaged_example_loads_with_its_book_and_targets():
     (entity,) = config.entities
     assert entity.name == "power-co" and entity.book.obligation.expected_emissions == 3_280_000
     assert config.targets.carbon_asset_return == 0.08 and config.optimiser.frontier[-1] == 4.0
+    assert config.optimiser.tree_leaves == 64
 
 
 def test_the_packaged_example_writes_under_the_working_directory(tmp_path: Path, monkeypatch):
@@ -65,6 +66,7 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path):
         ({"run": "paths = 5"}, r"run\.paths = 5 must lie in \[10,"),
         ({"optimiser": "lambda = -1"}, r"optimiser\.lambda = -1\.0 must lie in"),
         ({"optimiser": "frontier = [0, -2]"}, r"optimiser\.frontier\[1\] = -2 must be"),
+        ({"optimiser": "tree_leaves = 0"}, r"optimiser\.tree_leaves = 0 must lie in \[1, 4096\]"),
         ({"markets.cea": 'source = "reference"\nallow_integrated = "yes"'},
          r"markets\.cea\.allow_integrated = 'yes' must be a bool"),
         ({"entities": 'name = "a"\nbook = "missing.toml"'}, r"entities\[0\]\.book: .*missing"),
