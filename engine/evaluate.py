@@ -99,8 +99,9 @@ def evaluate_deadline_buying(
     *,
     last_dates: int = 2,
 ) -> Evaluation:
-    """The benchmark of "buy at the deadline": nothing today, then the shortfall bought in equal
-    slices on the last ``last_dates`` decision dates before surrender (with dates every 10
+    """The benchmark of "buy at the deadline": nothing today, then the shortfall bought (or the
+    excess beyond the banking cap sold) in equal slices on the last ``last_dates`` decision
+    dates before surrender (with dates every 10
     trading days, 2 is the last four weeks), under the same costs and rules as a plan."""
     dates = scenarios.prices.shape[1]
     if not 1 <= last_dates < dates:
@@ -135,6 +136,7 @@ def _evaluate(
     vector[nb.PENALTY_PER_T] = rules.penalty_per_t or 0.0
     vector[nb.OFFSET_SHARE] = rules.offset_cap_share or 0.0
     vector[nb.BANK_CAP] = np.inf if rules.banking_base_t is None else rules.banking_base_t
+    vector[nb.LOWEST] = max(book.reserve_floor_t, book.pledged_t)
     forward_date = dates - 1 if settings.forward_date is None else settings.forward_date
     out = [np.empty(n) for _ in range(4)]
     nb.evaluate_nb(

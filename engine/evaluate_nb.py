@@ -7,7 +7,11 @@ of those scenarios. Out of sample, on the full simulation, later trades follow a
   missing to cover the path's
   emissions (after CCER within the cap, the allowances held, the true-up still to come and the
   forwards still to be delivered) over the dates left, at most the liquidity cap a date and
-  within what the trading budget has left; nothing is sold;
+  within what the trading budget has left;
+- on the same dates, when more is held than that and the banking cap together, sell an equal
+  share of the excess over the dates left, at most the liquidity cap a date and never below the
+  reserve floor or the pledged tonnes (``LOWEST``): a long book (or a plan that bought today to
+  sell later) gets its sales;
 - at the deadline, surrender what is held and the CCER allowed; the rest is short and pays the
   penalty (multiple x the deadline month's average price, plus any fixed amount a tonne); a
   surplus is banked up to the cap and valued at the deadline price, the excess is worthless.
@@ -26,8 +30,8 @@ BUY, SELL, FORWARD, CCER_BUY = range(4)
 # Book and rule layout.
 (
     HOLDINGS, CCER_HELD, FORWARD_PRICE, OLD_FORWARD_COST, FEE, CCER_FEE, IMPACT, LIQUIDITY,
-    BUDGET, PENALTY_MULTIPLE, PENALTY_PER_T, OFFSET_SHARE, BANK_CAP, N_BOOK,
-) = range(14)  # fmt: skip
+    BUDGET, PENALTY_MULTIPLE, PENALTY_PER_T, OFFSET_SHARE, BANK_CAP, LOWEST, N_BOOK,
+) = range(15)  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
@@ -74,9 +78,18 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
             if d == n_dates:
                 break
             missing = emissions[i] - ccer_usable - held - to_come
-            if missing <= 0.0 or d < buy_from:
+            if d < buy_from:
                 continue
             price = prices[i, d]
+            if missing < 0.0:  # long beyond the bank: sell an equal share of the excess
+                excess = -missing - book[BANK_CAP]
+                sell = min(excess / (n_dates - d), liquidity, held - book[LOWEST])
+                if sell > 0.0:
+                    total -= sell * price * (1.0 - fee) - impact * price * sell * sell / liquidity
+                    held -= sell
+                continue
+            if missing == 0.0:
+                continue
             slice_t = missing / (n_dates - d)
             affordable = max(book[BUDGET] - spend, 0.0) / (price * (1.0 + fee))
             buy = min(slice_t, liquidity, affordable)

@@ -85,9 +85,26 @@ def test_ccer_within_the_cap_true_up_forwards_and_banking():
         arrivals=[0, 0, 100, 0], deadline=[75],
     )  # fmt: skip
     # Covered by 900 held + 50 CCER (cap 5 % of 1,000) + 30 true-up + 100 forward = 1,080:
-    # no purchase, 80 t surplus of which 20 banked at 75.
+    # no purchase; of the 80 t surplus 20 are banked at 75 and 60 sold, 30 on each of dates 1
+    # (at 60) and 2 (at 70).
     assert short[0] == 0 and bank[0] == 20
-    assert cost[0] == pytest.approx(7_000 - 20 * 75)
+    assert cost[0] == pytest.approx(7_000 - 30 * 60 - 30 * 70 - 20 * 75)
+
+
+def test_the_excess_beyond_the_bank_is_sold_evenly_down_to_the_floor():
+    """2,000 held against 1,000 emitted, 100 t bankable: 900 t to sell, 450 on each of dates 1
+    and 2 (fees 1 %, impact 2 % of the price at the 1,000 t liquidity)."""
+    book = book_vector(holdings=2_000, offset_share=0, bank_cap=100, fee=0.01, impact=0.02,
+                       liquidity=1_000)  # fmt: skip
+    cost, short, _, bank = run([0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000)
+    proceeds = sum(450 * p * 0.99 - 0.02 * p * 450**2 / 1_000 for p in (60, 70))
+    assert short[0] == 0 and bank[0] == 100
+    assert cost[0] == pytest.approx(-proceeds - 100 * 70)
+    # a 1,700 t floor leaves 300 t to sell: 300 on date 1 (under the 450 slice), none on date 2
+    book[ev.LOWEST] = 1_700
+    cost, short, _, bank = run([0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000)
+    assert short[0] == 0 and bank[0] == 100
+    assert cost[0] == pytest.approx(-(300 * 60 * 0.99 - 0.02 * 60 * 300**2 / 1_000) - 100 * 70)
 
 
 def test_what_arrives_later_is_not_bought_now():
