@@ -201,10 +201,12 @@ def fill_t_nb(out, seed, stream, nu):
 # The simulator's inner loop instead tabulates the quantile function Q of its innovation (the
 # standard normal, or the unit-variance Student-t(nu)) once and maps one 64-bit draw through it:
 # the top bit is the sign, the next ``TABLE_BITS`` bits pick a cell of v in [0, 1/2) and the rest
-# place v in the cell, where Q is a cubic Hermite interpolant of Q and Q' at the cell's ends. The
-# first 32 cells (v < 2^-8, 0.8 % of draws) are the tail, where Q is too steep for the uniform
-# grid: there log(-Q) is interpolated on a grid in s = -log2(v), on which the tail's power law
-# (t) or square-root law (normal) is smooth. In the body: no float-to-integer conversion, no
+# place v in the cell, where Q is a cubic Hermite interpolant of Q and Q' at the cell's ends,
+# read as the cell's four polynomial coefficients (Horner: three fused steps, where the Hermite
+# basis took about fifteen operations; the simulator ran 7 % faster with it). The first 32
+# cells (v < 2^-8, 0.8 % of draws) are the tail, where Q is too steep for the uniform grid:
+# there log(-Q) is interpolated on a grid in s = -log2(v), on which the tail's power law (t) or
+# square-root law (normal) is smooth. In the body: no float-to-integer conversion, no
 # division and no unpredictable branch, ~2 ns a draw. The error against scipy's quantile
 # functions is below 1e-7 (tests), far below Monte Carlo error.
 
@@ -218,15 +220,19 @@ TAIL_CELLS = 32  # cells 0..31 (v < 2^-8) are read from the tail grid
 TAIL_STEP = 1.0 / 16.0  # grid step in s = -log2(v)
 _TAIL_START = 8.0  # the tail ends at v = 32 x 2^-13 = 2^-8
 _TAIL_END = 66.0  # v >= 2^-64: the finest a 64-bit draw can give
+_TAIL_KNOTS = round((_TAIL_END - _TAIL_START) / TAIL_STEP) + 1
+_COEFFICIENTS = 1 + 2 * (_CELLS + 1) + 2 * _TAIL_KNOTS  # where the body's cubics start
 
 
 def quantile_table(nu: float | None) -> np.ndarray:
     """The table ``from_table`` samples: the standard normal (``nu`` None) or the unit-variance
     Student-t(nu), nu > 2.
 
-    Layout: ``[n_tail, q_0, h dq_0, q_1, h dq_1, ..., q_4096, h dq_4096, g_0, hs dg_0, ...]``
-    with knots v_k = k 2^-13, h = 2^-13, and the tail's g(s) = log(-Q(2^-s)) on
-    s = 8, 8 + 1/16, ... 66 (hs = 1/16).
+    Layout: ``[n_tail, q_0, h dq_0, q_1, h dq_1, ..., q_4096, h dq_4096, g_0, hs dg_0, ...,
+    c0_0, c1_0, c2_0, c3_0, c0_1, ...]`` with knots v_k = k 2^-13, h = 2^-13, the tail's
+    g(s) = log(-Q(2^-s)) on s = 8, 8 + 1/16, ... 66 (hs = 1/16), and per body cell k the
+    coefficients of its cubic Hermite interpolant in t = v / h - k, so that the sampler reads
+    Q = ((c3 t + c2) t + c1) t + c0 in three fused steps.
     """
     from scipy import stats
 
@@ -253,7 +259,15 @@ def quantile_table(nu: float | None) -> np.ndarray:
     tail = np.empty(2 * len(s))
     tail[0::2] = g
     tail[1::2] = dg
-    return np.concatenate([[float(len(s))], body, tail])
+    y0, d0, y1, d1 = body[0:-2:2], body[1:-2:2], body[2::2], body[3::2]
+    cubics = np.empty((_CELLS, 4))
+    cubics[:, 0] = y0
+    cubics[:, 1] = d0
+    cubics[:, 2] = 3.0 * (y1 - y0) - 2.0 * d0 - d1
+    cubics[:, 3] = 2.0 * (y0 - y1) + d0 + d1
+    table = np.concatenate([[float(len(s))], body, tail, cubics.ravel()])
+    assert len(s) == _TAIL_KNOTS and table.size == _COEFFICIENTS + 4 * _CELLS
+    return table
 
 
 @njit(cache=True, inline="always")
@@ -292,7 +306,8 @@ def from_body(table, bits):
     ``in_tail(bits)``. No branch, so a kernel can map a block of draws in SIMD lanes and mend
     the rare tail draws after (``from_tail``)."""
     cell, t, sign = _cell_place_sign(bits)
-    return sign * _hermite(table, np.uint64(1) + _U64(2) * cell, t)
+    j = _U64(_COEFFICIENTS) + _U64(4) * cell
+    return sign * (((table[j + 3] * t + table[j + 2]) * t + table[j + 1]) * t + table[j])
 
 
 @njit(cache=True, inline="always")

@@ -99,6 +99,27 @@ def test_quantile_table_interpolation_error(nu):
 
 
 @pytest.mark.parametrize("nu", [None, 2.2, 6.0])
+def test_the_body_cubics_are_the_hermite_interpolants(nu):
+    """The sampler reads each body cell as c0 + c1 t + c2 t^2 + c3 t^3: the same cubic as the
+    Hermite form on the cell's knots and slopes, to rounding."""
+    table = quantile_table(nu)
+    cells = 4096
+    body = table[1 : 1 + 2 * (cells + 1)].reshape(-1, 2)
+    cubics = table[-4 * cells :].reshape(cells, 4)
+    k = np.arange(32, cells)  # the body's cells
+    for t in np.linspace(0.0, 1.0, 7):
+        hermite = (
+            (2 * t**3 - 3 * t**2 + 1) * body[k, 0]
+            + (t**3 - 2 * t**2 + t) * body[k, 1]
+            + (3 * t**2 - 2 * t**3) * body[k + 1, 0]
+            + (t**3 - t**2) * body[k + 1, 1]
+        )
+        c = cubics[k]
+        horner = ((c[:, 3] * t + c[:, 2]) * t + c[:, 1]) * t + c[:, 0]
+        np.testing.assert_allclose(horner, hermite, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("nu", [None, 2.2, 6.0])
 def test_each_draw_is_the_quantile_of_its_own_bits(nu):
     """The sampler's bit mapping, checked draw by draw: sign = top bit, v = the next 63 bits
     as a fraction of 1/2, draw = sign x Q(v) with scipy's Q; body and far tail alike."""
