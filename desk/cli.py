@@ -291,7 +291,8 @@ def simulate_command(
 @click.option("--scenarios", type=click.IntRange(min=2), default=1_000, show_default=True,
               help="Scenarios the optimiser sees (reduced from the paths).")  # fmt: skip
 @click.option("--tree-leaves", type=click.IntRange(1, 4096), default=64, show_default=True,
-              help="Groups of scenarios at the deadline from the tree's price splits.")  # fmt: skip
+              help="Groups of scenarios at the deadline from the tree's price splits "
+                   "(the largest power of two within it).")  # fmt: skip
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Trading days between decision dates.")  # fmt: skip

@@ -10,8 +10,10 @@ of those scenarios. Out of sample, on the full simulation, later trades follow a
   within what the trading budget has left;
 - on the same dates, when more is held than that and the banking cap together, sell an equal
   share of the excess over the dates left, at most the liquidity cap a date and never below the
-  reserve floor or the pledged tonnes (``LOWEST``): a long book (or a plan that bought today to
-  sell later) gets its sales;
+  reserve floor or the pledged tonnes (``LOWEST``), counting a negative true-up still to come:
+  a long book (or a plan that bought today to sell later) gets its sales. The banking cap is its
+  base alone, as in the optimiser (the "+1.5 x net sales" term is not modelled), so the rule may
+  sell what a larger cap would have let it bank;
 - at the deadline, surrender what is held and the CCER allowed; the rest is short and pays the
   penalty (multiple x the deadline month's average price, plus any fixed amount a tonne); a
   surplus is banked up to the cap and valued at the deadline price, the excess is worthless.
@@ -83,7 +85,9 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
             price = prices[i, d]
             if missing < 0.0:  # long beyond the bank: sell an equal share of the excess
                 excess = -missing - book[BANK_CAP]
-                sell = min(excess / (n_dates - d), liquidity, held - book[LOWEST])
+                clawback = min(true_up[i], 0.0) if d < true_up_date else 0.0
+                room = held + clawback - book[LOWEST]  # a true-up that takes back stays covered
+                sell = min(excess / (n_dates - d), liquidity, room)
                 if sell > 0.0:
                     total -= sell * price * (1.0 - fee) - impact * price * sell * sell / liquidity
                     held -= sell

@@ -89,15 +89,17 @@ def scenario_tree(
     need_splits: int = 0,
 ) -> ScenarioTree:
     """Build the tree of S x D ``prices`` (column 0 today) with scenario ``weights``: at most
-    ``leaves`` nodes at the last date from splits by price, each of them split ``need_splits``
-    times more by the S values ``need`` on ``need_date`` (date 1 when it is 0: today is one
-    decision)."""
+    ``leaves`` nodes at the last date from splits by price (the largest power of two within
+    it), each of them split ``need_splits`` times more by the S values ``need`` on
+    ``need_date`` (date 1 when it is 0: today is one decision)."""
     for name, value, least in (("leaves", leaves, 1), ("need splits", need_splits, 0)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
             raise ConfigurationError(f"tree {name} = {value!r}: must be a whole number >= {least}")
     S, D = prices.shape
     need_date = max(need_date, 1)
-    splits = min(math.ceil(math.log2(min(leaves, S))), D - 1) if min(leaves, S) > 1 else 0
+    # as many halvings as ``leaves`` allows (2^splits <= leaves), and no more than separate
+    # every scenario or fit in the dates
+    splits = min(int(math.log2(leaves)), math.ceil(math.log2(S)), D - 1)
     split_at = set(np.floor(np.linspace(D - 1, 1, splits) + 0.5).astype(int).tolist())
     node = np.zeros((S, D), dtype=np.int64)
     date, parent = [0], [-1]
@@ -138,7 +140,7 @@ def _upper_half(group: np.ndarray, price: np.ndarray, weights: np.ndarray) -> np
     cumulative = np.cumsum(w)
     before = cumulative - w - np.repeat(np.r_[0.0, cumulative[start[1:] - 1]], sizes)
     total = np.repeat(np.add.reduceat(w, start), sizes)
-    upper = before >= 0.5 * total
+    upper = before >= 0.5 * total * (1.0 - 1e-12)  # an exact half up, whatever the rounding
     last = np.r_[start[1:] - 1, g.size - 1]
     # scenarios at the same price cannot be told apart: a run of ties takes its last one's side
     same = np.r_[False, (g[1:] == g[:-1]) & (p[1:] == p[:-1])]

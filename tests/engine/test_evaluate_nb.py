@@ -105,6 +105,13 @@ def test_the_excess_beyond_the_bank_is_sold_evenly_down_to_the_floor():
     cost, short, _, bank = run([0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000)
     assert short[0] == 0 and bank[0] == 100
     assert cost[0] == pytest.approx(-(300 * 60 * 0.99 - 0.02 * 60 * 300**2 / 1_000) - 100 * 70)
+    # a 500 t claw-back on date 2 (a negative true-up) counts against the floor from date 1:
+    # 2,000 - 500 - 1,500 leaves no room, so nothing is sold and 1,500 stay for the deadline
+    book[ev.LOWEST] = 1_500
+    _, short, _, bank = run(
+        [0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000, true_up=[-500], true_up_date=2
+    )
+    assert short[0] == 0 and bank[0] == 100
 
 
 def test_what_arrives_later_is_not_bought_now():

@@ -82,8 +82,7 @@ def test_need_splits_on_the_need_date_put_the_smaller_needs_below():
     for parent in tree.nodes_at(4):
         members = np.flatnonzero(tree.node[:, 4] == parent)
         quarters = [members[tree.node[members, 5] == c] for c in np.unique(tree.node[members, 5])]
-        sizes = [q.size for q in quarters]  # quarters of the weight, to a scenario
-        assert len(sizes) == 4 and max(abs(n - members.size / 4) for n in sizes) <= 1
+        assert [q.size for q in quarters] == [members.size // 4] * 4
         for lower, upper in itertools.pairwise(quarters):
             assert need[lower].max() < need[upper].min()
     # a need date of 0 (known today) splits on date 1: today is one decision
@@ -102,6 +101,9 @@ def test_small_trees():
     # one leaf: no split at all
     tree = scenario_tree(random_prices(50, 6, seed=0), np.full(50, 0.02), 1)
     assert tree.count == 6
+    # leaves not a power of two: the largest power of two within them
+    tree = scenario_tree(random_prices(1_000, 26, seed=0), np.full(1_000, 1e-3), 100)
+    assert tree.nodes_at(25).size == 64
     # more leaves than dates allow: one split a date
     tree = scenario_tree(random_prices(1_000, 4, seed=0), np.full(1_000, 1e-3), 128)
     np.testing.assert_array_equal(np.bincount(tree.date), [1, 2, 4, 8])
