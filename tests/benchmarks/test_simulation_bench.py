@@ -7,7 +7,9 @@ ratios. The full figures: ``pytest tests/benchmarks --benchmark-min-rounds=5``.
 Two comparisons, because allocating a fresh 200 MB result costs as much as simulating into it on
 this machine (page faults): the kernel and the numpy recursion write into a buffer allocated
 once (the algorithm's cost per path-step), while the comparison with arch is end to end, as a
-user calls each (``simulate_closes`` against ``forecast``), allocation and all.
+user calls each (``simulate_closes`` against ``forecast``), allocation and all. arch returns the
+simulated returns; ``simulate_log_closes`` returns their running sum (the same information) and
+``simulate_closes`` the prices, an exponential more a path-step: both are measured.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ import pytest
 from arch import arch_model
 
 from engine import simulate_nb as nb
-from engine.simulate import SimulationSpec, innovations_table, kernel_params, simulate_closes
+from engine.simulate import (
+    SimulationSpec,
+    innovations_table,
+    kernel_params,
+    simulate_closes,
+    simulate_log_closes,
+)
 from engine.volatility import VolatilityParams
 
 PATHS, DAYS = 100_000, 252
@@ -125,6 +133,19 @@ def test_simulate_closes(benchmark):
         path_steps=PATHS * DAYS, peak_mb=peak_mb(lambda: simulate_closes(GARCH_T, spec))
     )
     out = benchmark(simulate_closes, GARCH_T, spec)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.benchmark(group="vs arch: 100k x 252, GARCH-t, no band")
+def test_simulate_log_closes(benchmark):
+    """The simulator's own output, the log closes: the running sum of the returns, which is
+    what arch's ``simulations.values`` holds (returns), without the exponential into prices."""
+    spec = SimulationSpec(paths=PATHS, days=DAYS, seed=1)
+    simulate_log_closes(GARCH_T, SimulationSpec(paths=10, days=DAYS))  # compiled outside
+    benchmark.extra_info.update(
+        path_steps=PATHS * DAYS, peak_mb=peak_mb(lambda: simulate_log_closes(GARCH_T, spec))
+    )
+    out = benchmark(simulate_log_closes, GARCH_T, spec)
     assert np.isfinite(out).all()
 
 
