@@ -101,8 +101,8 @@ def evaluate_deadline_buying(
 ) -> Evaluation:
     """The benchmark of "buy at the deadline": nothing today, then the shortfall bought (or the
     excess beyond the banking cap sold) in equal slices on the last ``last_dates`` decision
-    dates before surrender (with dates every 10
-    trading days, 2 is the last four weeks), under the same costs and rules as a plan."""
+    dates before surrender (with dates every 10 trading days, 2 is the last four weeks), under
+    the same costs and rules as a plan."""
     dates = scenarios.prices.shape[1]
     if not 1 <= last_dates < dates:
         raise ConfigurationError(f"last_dates = {last_dates} must lie in [1, {dates - 1}]")

@@ -92,8 +92,6 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
                     total -= sell * price * (1.0 - fee) - impact * price * sell * sell / liquidity
                     held -= sell
                 continue
-            if missing == 0.0:
-                continue
             slice_t = missing / (n_dates - d)
             affordable = max(book[BUDGET] - spend, 0.0) / (price * (1.0 + fee))
             buy = min(slice_t, liquidity, affordable)

@@ -176,7 +176,6 @@ class _Data:
         self.money = self.tonne * self.price
         forward_date = self.D - 1 if settings.forward_date is None else settings.forward_date
         _index("forward_date", forward_date, self.D)
-        self.forward_date = forward_date
         delivery = settings.forward_delivery_index
         delivery = forward_date if delivery is None else delivery
         if isinstance(delivery, tuple):
