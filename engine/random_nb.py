@@ -202,7 +202,7 @@ def fill_t_nb(out, seed, stream, nu):
 # standard normal, or the unit-variance Student-t(nu)) once and maps one 64-bit draw through it:
 # the top bit is the sign, the next ``TABLE_BITS`` bits pick a cell of v in [0, 1/2) and the rest
 # place v in the cell, where Q is a cubic Hermite interpolant of Q and Q' at the cell's ends,
-# read as the cell's four polynomial coefficients (Horner: three fused steps, where the Hermite
+# read as the cell's four polynomial coefficients (Horner: three multiply-adds, where the Hermite
 # basis took about fifteen operations; the simulator ran 7 % faster with it). The first 32
 # cells (v < 2^-8, 0.8 % of draws) are the tail, where Q is too steep for the uniform grid:
 # there log(-Q) is interpolated on a grid in s = -log2(v), on which the tail's power law (t) or
@@ -232,7 +232,7 @@ def quantile_table(nu: float | None) -> np.ndarray:
     c0_0, c1_0, c2_0, c3_0, c0_1, ...]`` with knots v_k = k 2^-13, h = 2^-13, the tail's
     g(s) = log(-Q(2^-s)) on s = 8, 8 + 1/16, ... 66 (hs = 1/16), and per body cell k the
     coefficients of its cubic Hermite interpolant in t = v / h - k, so that the sampler reads
-    Q = ((c3 t + c2) t + c1) t + c0 in three fused steps.
+    Q = ((c3 t + c2) t + c1) t + c0 in three multiply-adds.
     """
     from scipy import stats
 
