@@ -101,11 +101,13 @@ def test_quantile_table_interpolation_error(nu):
 @pytest.mark.parametrize("nu", [None, 2.2, 6.0])
 def test_the_body_cubics_are_the_hermite_interpolants(nu):
     """The sampler reads each body cell as c0 + c1 t + c2 t^2 + c3 t^3: the same cubic as the
-    Hermite form on the cell's knots and slopes, to rounding."""
+    Hermite form on the cell's knots and slopes, to rounding; and the negated copy, which the
+    draws with the sign bit set read, exactly."""
     table = quantile_table(nu)
     cells = 4096
     body = table[1 : 1 + 2 * (cells + 1)].reshape(-1, 2)
-    cubics = table[-4 * cells :].reshape(cells, 4)
+    cubics = table[-8 * cells : -4 * cells].reshape(cells, 4)
+    np.testing.assert_array_equal(table[-4 * cells :], -table[-8 * cells : -4 * cells])
     k = np.arange(32, cells)  # the body's cells
     for t in np.linspace(0.0, 1.0, 7):
         hermite = (
