@@ -18,14 +18,19 @@ from typing import Any
 import click
 import pandas as pd
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from desk import alert_store, audit, exit_codes
 from desk.alert_check import CheckResult, check_alerts, instrument_for, source_key
 from desk.alert_config import AlertConfig, load_alert_config, read_alert_file
 from desk.alert_store import STATES, StoredAlert
-from desk.cli_common import SOURCE_OPTION, CarbonGroup, read_options, source_options
+from desk.cli_common import (
+    SOURCE_OPTION,
+    CarbonGroup,
+    OutputConsole,
+    read_options,
+    source_options,
+)
 from desk.store import open_store, store_path, transaction
 from engine.alerts import SEVERITIES, AlertRules
 from engine.markets import market_rules
@@ -210,9 +215,9 @@ def _print_table(alerts: tuple[StoredAlert, ...] | list[StoredAlert], title: str
         where = [a.instrument] if len(instruments) > 1 else []
         severity = f"[{SEVERITY_STYLE[a.severity]}]{a.severity}[/]"
         table.add_row(str(a.id), a.date.isoformat(), *where, a.rule, severity, a.state, a.message)
-    console = Console()
+    console = OutputConsole()
     if not console.is_terminal:
-        console = Console(width=max(console.width, 240))
+        console = OutputConsole(width=max(console.width, 240))
     console.print(table)
 
 
@@ -323,7 +328,7 @@ def show_command(alert_id: int, config_path: Path | None, store: Path | None, as
             f"{d['notifier']}: {d['status']} after {d['attempts']} "
             f"tr{'y' if d['attempts'] == 1 else 'ies'}{error}",
         )
-    Console().print(table)
+    OutputConsole().print(table)
 
 
 def _login() -> str:

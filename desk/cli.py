@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from desk import exit_codes
@@ -25,6 +24,7 @@ from desk.cli_common import (
     MARKET_OPTION,
     SOURCE_OPTION,
     CarbonGroup,
+    OutputConsole,
     finite,
     given,
     read_options,
@@ -123,7 +123,7 @@ def _print_summary(summary: Any) -> None:
     for day, before, after in summary.basis_changes:
         table.add_row("price basis", f"{before} -> {after} on {day}")
     table.add_row("warnings", str(len(summary.warnings)))
-    Console().print(table)
+    OutputConsole().print(table)
     for text in summary.warnings[:5]:  # plain lines: one warning a line, for grep
         click.echo(f"warning: {text}")
     if len(summary.warnings) > 5:

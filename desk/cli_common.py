@@ -8,9 +8,12 @@ command family can live in its own module and ``desk.cli`` only assembles them.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from typing import Any
 
 import click
+from rich.console import Console
 
 from desk import exit_codes
 from engine.errors import ConfigurationError, ModelError, OptimisationError
@@ -79,6 +82,9 @@ class CarbonGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # `carbon ... | head`: the reader left, nothing went wrong here
+            stdout_gone()
+            ctx.exit(exit_codes.PIPE_CLOSED)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -87,6 +93,23 @@ class CarbonGroup(click.Group):
             if code == exit_codes.FAILURE:
                 click.echo("(run again with --debug for the traceback)", err=True)
             ctx.exit(code)
+
+
+def stdout_gone() -> None:
+    """After a ``BrokenPipeError`` on standard output: send what is still to be written, and the
+    interpreter's last flush, to the null device, so the exit code is the one chosen."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+class OutputConsole(Console):
+    """rich's console for a command's output. A reader that goes away ends the command as it
+    ends the others, with ``PIPE_CLOSED`` (rich's own console exits 1, the code for a bug)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("the reader of standard output went away")
 
 
 def _one_line(exc: Exception, code: int) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from desk import exit_codes
+from desk.cli_common import stdout_gone
 
 
 def _progress(quiet: bool, log_format: str):
@@ -89,17 +90,22 @@ def nightly_command(
     else:
         run = run_nightly(config, as_of=as_of and as_of.date(), out=out, store=store,
                           progress=reporter)  # fmt: skip
-    if log_format == "json":
-        summary = {"event": "run done", "as_of": run.as_of.isoformat(), "run_id": run.run_id,
-                   "folder": str(run.folder), "exit_code": run.exit_code,
-                   "audit_head": run.audit_head,
-                   "alerts_new": len(run.alerts_new), "alerts_open": len(run.alerts_open),
-                   "entities": run.record["entities"], "problems": list(run.alert_problems),
-                   "seconds": run.record["timings_s"].get("total")}  # fmt: skip
-        click.echo(json.dumps(summary))
-    else:
-        _print_summary(run)
+    try:
+        if log_format == "json":
+            click.echo(json.dumps(_summary(run)))
+        else:
+            _print_summary(run)
+    except BrokenPipeError:  # `| head`: the run is stored; its exit code still stands
+        stdout_gone()
     sys.exit(run.exit_code)
+
+
+def _summary(run) -> dict:
+    return {"event": "run done", "as_of": run.as_of.isoformat(), "run_id": run.run_id,
+            "folder": str(run.folder), "exit_code": run.exit_code, "audit_head": run.audit_head,
+            "alerts_new": len(run.alerts_new), "alerts_open": len(run.alerts_open),
+            "entities": run.record["entities"], "problems": list(run.alert_problems),
+            "seconds": run.record["timings_s"].get("total")}  # fmt: skip
 
 
 def _print_summary(run) -> None:

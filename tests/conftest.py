@@ -1,8 +1,10 @@
-"""Shared fixtures: where the real market files are, and small files written on the fly."""
+"""Shared fixtures: where the real market files are, small files written on the fly, and a
+command run with its output into a pipe nobody reads."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,23 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture()
+def closed_pipe():
+    """Run a command whose standard output is a pipe already closed at the reading end, as in
+    ``carbon ... | head -1`` once head has its line: the first write fails."""
+
+    def _run(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            return subprocess.run(command, stdout=write, stderr=subprocess.PIPE, text=True,
+                                  timeout=timeout)  # fmt: skip
+        finally:
+            os.close(write)
+
+    return _run
 
 
 KERNEL_PACKAGES = ("engine", "strategies", "backtest")

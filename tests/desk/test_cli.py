@@ -166,3 +166,14 @@ def test_installed_command_runs_in_a_real_process(tmp_path):
     assert done.returncode == exit_codes.DATA
     assert done.stderr.strip() == f"error: {tmp_path / 'none.csv'}: no such file"
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("table", [True, False], ids=["rich table", "json line"])
+def test_a_reader_that_goes_away_is_not_an_error(closed_pipe, table):
+    """``carbon data show | head -1``: the closed pipe ends the command with the shell's code
+    for it, with nothing on stderr (no "unexpected error", no traceback)."""
+    done = closed_pipe(
+        [sys.executable, "-m", "desk", "data", "show", *([] if table else ["--json"])]
+    )
+    assert done.returncode == exit_codes.PIPE_CLOSED
+    assert done.stderr == ""

@@ -182,6 +182,16 @@ def test_a_night_killed_halfway_leaves_the_last_complete_folder(tmp_path: Path):
     assert result.exit_code == 0, result.output
 
 
+def test_a_night_piped_into_head_keeps_its_exit_code(tmp_path: Path, closed_pipe):
+    """``carbon nightly | head -1``: the run is stored whole and exits with its own code."""
+    path = write_config(tmp_path)
+    done = closed_pipe([sys.executable, "-m", "desk", "nightly", "--config", str(path),
+                        "--store", str(tmp_path / "s.sqlite"), "--quiet"])  # fmt: skip
+    assert done.returncode == exit_codes.OK, done.stderr
+    assert done.stderr == ""
+    assert (tmp_path / "runs" / "2026-06-30" / "run.json").is_file()
+
+
 def book_variant(folder: Path, name: str, **changes: str) -> str:
     text = BOOK.read_text()
     for old, new in changes.items():
