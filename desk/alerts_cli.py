@@ -30,6 +30,7 @@ from desk.cli_common import (
     OutputConsole,
     read_options,
     source_options,
+    stream_gone,
 )
 from desk.store import open_store, store_path, transaction
 from engine.alerts import SEVERITIES, AlertRules
@@ -144,7 +145,10 @@ def check_command(
         )
     finally:
         conn.close()
-    _print_check(result, path, as_json)
+    try:
+        _print_check(result, path, as_json)
+    except BrokenPipeError:  # `| head`: the alerts are stored; the exit code below still stands
+        stream_gone()
     if result.open_critical:
         sys.exit(exit_codes.CRITICAL_ALERT)
     if result.volatility_error is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import select
 import sys
 from typing import Any
 
@@ -82,25 +83,52 @@ class CarbonGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except BrokenPipeError:  # `carbon ... | head`: the reader left, nothing went wrong here
-            stdout_gone()
-            ctx.exit(exit_codes.PIPE_CLOSED)
         except Exception as exc:
+            if isinstance(exc, BrokenPipeError) and stdout_closed():  # `| head`: the reader left
+                stream_gone()
+                ctx.exit(exit_codes.PIPE_CLOSED)
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             code = _exit_code(exc)
-            click.echo(f"error: {_one_line(exc, code)}", err=True)
+            say(f"error: {_one_line(exc, code)}")
             if code == exit_codes.FAILURE:
-                click.echo("(run again with --debug for the traceback)", err=True)
+                say("(run again with --debug for the traceback)")
             ctx.exit(code)
 
 
-def stdout_gone() -> None:
-    """After a ``BrokenPipeError`` on standard output: send what is still to be written, and the
-    interpreter's last flush, to the null device, so the exit code is the one chosen."""
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader went away (Linux reports POLLERR on the
+    writing end then); False for a terminal, a file, or an output without a descriptor."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(event & select.POLLERR for _, event in poller.poll(0))
+
+
+def stream_gone(stream: Any = None) -> None:
+    """After a ``BrokenPipeError`` on ``stream`` (standard output by default): send what is
+    still to be written to it, and the interpreter's last flush, to the null device, so that
+    the command ends with the exit code it chose."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # no descriptor: a test's captured output
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)
+
+
+def say(message: str) -> None:
+    """A line on stderr (errors, warnings, progress); a closed stderr silences the rest of
+    them and is not an error of its own."""
+    try:
+        click.echo(message, err=True)
+    except BrokenPipeError:
+        stream_gone(sys.stderr)
 
 
 class OutputConsole(Console):

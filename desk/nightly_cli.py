@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from desk import exit_codes
-from desk.cli_common import stdout_gone
+from desk.cli_common import say, stream_gone
 
 
 def _progress(quiet: bool, log_format: str):
@@ -27,7 +27,7 @@ def _progress(quiet: bool, log_format: str):
                 starts[step] = now
             else:
                 event["seconds"] = round(now - starts.get(step, now), 3)
-            click.echo(json.dumps(event), err=True)
+            say(json.dumps(event))  # a closed stderr does not stop the run
 
         return log, None
     if quiet or not sys.stderr.isatty():
@@ -36,7 +36,8 @@ def _progress(quiet: bool, log_format: str):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=False)  # fmt: skip
+                   console=Console(stderr=True), transient=False, redirect_stdout=False,
+                   redirect_stderr=False)  # fmt: skip
     tasks: dict[str, int] = {}
 
     def show(step: str, state: str) -> None:
@@ -96,7 +97,7 @@ def nightly_command(
         else:
             _print_summary(run)
     except BrokenPipeError:  # `| head`: the run is stored; its exit code still stands
-        stdout_gone()
+        stream_gone()
     sys.exit(run.exit_code)
 
 

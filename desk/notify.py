@@ -66,8 +66,12 @@ class JsonLinesNotifier:
     def send(self, record: Mapping[str, Any]) -> None:
         line = json.dumps(record, ensure_ascii=False) + "\n"
         if self.path == "-":
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            except OSError as exc:  # a closed pipe: the delivery is retried, the run goes on
+                why = exc.strerror or exc
+                raise NotifyError(f"cannot write to standard output: {why}") from None
             return
         try:
             folder = os.path.dirname(self.path)

@@ -11,16 +11,25 @@ DISABLED = os.environ.get("CARBON_DISABLE_NUMBA", "") not in ("", "0")
 if DISABLED:
     import numpy as np
 
+    _outermost = [True]  # whether no twin is running: only the outermost sets NumPy's state
+
     def _as_compiled(function):
-        """The twin computes as the compiled kernel does: 64-bit integers wrap and floats
-        overflow to infinity without a word, where NumPy's scalars would warn (the random
+        """The twin computes as the compiled kernel does: NumPy's 64-bit integers wrap and
+        floats overflow to infinity without a word, where NumPy would warn (the random
         streams' arithmetic wraps on purpose)."""
 
         @functools.wraps(function)
         def twin(*args, **kwargs):
-            with np.errstate(over="ignore"):
+            if not _outermost[0]:
                 return function(*args, **kwargs)
+            _outermost[0] = False
+            try:
+                with np.errstate(over="ignore"):
+                    return function(*args, **kwargs)
+            finally:
+                _outermost[0] = True
 
+        twin.py_func = function  # as numba's dispatchers have it
         return twin
 
     def njit(*args, **kwargs):

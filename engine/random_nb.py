@@ -216,6 +216,7 @@ def fill_t_nb(out, seed, stream, nu):
 TABLE_BITS = 12
 _CELLS = 1 << TABLE_BITS
 _FRACTION_BITS = 63 - TABLE_BITS
+_SIGN_AND_CELL_SHIFT = _FRACTION_BITS  # 1 sign bit + 12 cell bits + 51 fraction bits = 64
 _FRACTION_MASK = _U64((1 << _FRACTION_BITS) - 1)
 _CELL_MASK = _U64(_CELLS - 1)
 _TO_FRACTION = 2.0**-_FRACTION_BITS
@@ -315,7 +316,7 @@ def from_body(table, bits):
     ``in_tail(bits)``. No branch, so a kernel can map a block of draws in SIMD lanes and mend
     the rare tail draws after (``from_tail``). The sign bit and the cell's bits together pick
     the cubic, negated when the sign bit is set."""
-    j = _U64(_COEFFICIENTS) + _U64(4) * (bits >> _U64(_FRACTION_BITS))
+    j = _U64(_COEFFICIENTS) + _U64(4) * (bits >> _U64(_SIGN_AND_CELL_SHIFT))
     t = _place(bits)
     return ((table[j + 3] * t + table[j + 2]) * t + table[j + 1]) * t + table[j]
 

@@ -52,10 +52,11 @@ def simulate_paths_nb(out, params, innovations, seed, first_path, prices):
     table's body, read lane by lane; a mending pass for the rare draws in the table's tail
     (0.8 % of draws); then the return, the band and the variance recursion (SIMD lanes). The
     table read is a loop of its own on purpose: inside the random bits' loop the compiler read
-    the table by AVX-512 gathers, and the kernel ran 30 % slower on this machine's Zen 4. The
-    closes go to a days x ``BLOCK`` tile that is copied to the block's rows of ``out`` at the
-    end, through ``exp_nb`` when ``prices`` (while the tile is in cache: no second pass over
-    the result). The thin-day draw follows the day's innovation in the path's stream.
+    the table by AVX-512 gathers, and the kernel took 40 % longer on the AMD Zen 4 it was
+    measured on. The closes go to a days x ``BLOCK`` tile that is copied to the block's rows of
+    ``out`` at the end, through ``exp_nb`` when ``prices`` (while the tile is in cache: no
+    second pass over the result). The thin-day draw follows the day's innovation in the path's
+    stream.
     """
     n_paths, n_days = out.shape
     mu, omega, alpha, gamma_, beta = (

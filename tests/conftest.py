@@ -46,15 +46,18 @@ def write(tmp_path: Path):
 
 @pytest.fixture()
 def closed_pipe():
-    """Run a command whose standard output is a pipe already closed at the reading end, as in
-    ``carbon ... | head -1`` once head has its line: the first write fails."""
+    """Run a command whose standard output (or ``closed="stderr"``) is a pipe already closed at
+    the reading end, as in ``carbon ... | head -1`` once head has its line: the first write
+    fails. The other stream is captured."""
 
-    def _run(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+    def _run(
+        command: list[str], closed: str = "stdout", env: dict | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
         read, write = os.pipe()
         os.close(read)
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, closed: write}
         try:
-            return subprocess.run(command, stdout=write, stderr=subprocess.PIPE, text=True,
-                                  timeout=timeout)  # fmt: skip
+            return subprocess.run(command, **streams, text=True, env=env, timeout=timeout)
         finally:
             os.close(write)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -381,3 +382,12 @@ def test_real_cea_history(shared_data, store):
     verify = run("audit", "verify")
     assert verify.exit_code == 0 and f"intact: {len(new)} entries" in verify.stdout
     assert dt.date.fromisoformat(max(cumulative)) <= dt.date(2026, 8, 14)
+
+
+def test_check_piped_into_head_keeps_the_critical_exit_code(store, closed_pipe):
+    """``carbon alerts check | head -1``: the alerts are stored, and the exit code that cron
+    and CI act on is still 7, not the closed pipe's."""
+    done = closed_pipe([sys.executable, "-m", "desk", "alerts", "check", "--json",
+                        "--no-volatility"])  # fmt: skip
+    assert done.returncode == exit_codes.CRITICAL_ALERT, done.stderr
+    assert len(stored(store, min_severity="critical")) > 0

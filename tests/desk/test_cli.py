@@ -177,3 +177,12 @@ def test_a_reader_that_goes_away_is_not_an_error(closed_pipe, table):
     )
     assert done.returncode == exit_codes.PIPE_CLOSED
     assert done.stderr == ""
+
+
+def test_a_closed_stderr_keeps_the_errors_exit_code(closed_pipe, tmp_path):
+    """``carbon data show --source missing.csv 2>&1 | head -0``: the error cannot be told, and
+    the exit code still says what it was (3, bad market data), not a closed pipe."""
+    missing = str(tmp_path / "missing.csv")
+    done = closed_pipe([sys.executable, "-m", "desk", "data", "show", "--source", missing],
+                       closed="stderr")  # fmt: skip
+    assert done.returncode == exit_codes.DATA

@@ -183,12 +183,36 @@ def test_a_night_killed_halfway_leaves_the_last_complete_folder(tmp_path: Path):
 
 
 def test_a_night_piped_into_head_keeps_its_exit_code(tmp_path: Path, closed_pipe):
-    """``carbon nightly | head -1``: the run is stored whole and exits with its own code."""
+    """``carbon nightly | head -1``, with a notifier that writes the alerts to that same
+    output: the notifier's deliveries fail and wait for the next night, the run is stored
+    whole, and the night exits with its own code."""
+    path = write_config(tmp_path, '\n[[alerts.notifiers]]\nkind = "jsonl"\npath = "-"\n')
+    store = tmp_path / "s.sqlite"
+    done = closed_pipe([sys.executable, "-m", "desk", "nightly", "--config", str(path),
+                        "--store", str(store), "--quiet"])  # fmt: skip
+    assert done.returncode == exit_codes.OK, done.stderr
+    assert "Traceback" not in done.stderr
+    record = json.loads((tmp_path / "runs" / "2026-06-30" / "run.json").read_text())
+    assert record["run_id"]
+    with sqlite3.connect(store) as conn:
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+        waiting = conn.execute(
+            "SELECT count(*) FROM alert_deliveries WHERE status IN ('pending', 'failed')"
+        ).fetchone()[0]
+        failed = conn.execute("SELECT count(*) FROM alert_deliveries WHERE status = 'failed'")
+        assert failed.fetchone()[0] > 0
+    assert alerts > 0 and waiting == alerts
+
+
+def test_a_closed_stderr_does_not_stop_the_night(tmp_path: Path, closed_pipe):
+    """``carbon nightly --log-format json 2>&1 | ...`` whose reader left: the step log is
+    lost, the run is not."""
     path = write_config(tmp_path)
     done = closed_pipe([sys.executable, "-m", "desk", "nightly", "--config", str(path),
-                        "--store", str(tmp_path / "s.sqlite"), "--quiet"])  # fmt: skip
-    assert done.returncode == exit_codes.OK, done.stderr
-    assert done.stderr == ""
+                        "--store", str(tmp_path / "s.sqlite"), "--log-format", "json"],
+                       closed="stderr")  # fmt: skip
+    assert done.returncode == exit_codes.OK
+    assert json.loads(done.stdout.splitlines()[-1])["event"] == "run done"
     assert (tmp_path / "runs" / "2026-06-30" / "run.json").is_file()
 
 
