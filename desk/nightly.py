@@ -180,6 +180,15 @@ def prepare_market(
     return MarketNight(source, rules, frame, params, diagnostics, closes, sessions, input_hash)
 
 
+def optimiser_settings(fields: Any) -> OptimiserSettings:
+    """The optimiser's settings from a configuration's ``[optimiser]`` table or a command's
+    request, which name them alike (``lambda_``, ``liquidity_t``, ``impact``, ``tree_leaves``)."""
+    return OptimiserSettings(
+        lambda_=fields.lambda_, liquidity_t=fields.liquidity_t, impact=fields.impact,
+        tree_leaves=fields.tree_leaves,
+    )  # fmt: skip
+
+
 def plan_book(
     book: ComplianceBook,
     market: MarketNight,
@@ -214,11 +223,8 @@ def plan_entity(
                     f"entity {entity.name}: {days} trading day(s) left before the deadline "
                     f"{book.deadline}: nothing to plan"
                 )
-            run, o = config.run, config.optimiser
-            settings = OptimiserSettings(
-                lambda_=o.lambda_, liquidity_t=o.liquidity_t, impact=o.impact,
-                tree_leaves=o.tree_leaves,
-            )  # fmt: skip
+            run = config.run
+            settings = optimiser_settings(config.optimiser)
             optimiser, full, plan = plan_book(
                 book, market, days, seed=run.seed, every=run.every, scenarios=run.scenarios,
                 settings=settings,
@@ -230,10 +236,10 @@ def plan_entity(
     except EngineError as exc:
         return EntityNight(entity, days_to_deadline=days, error=exc)
     frontier, frontier_error = None, None
-    if o.frontier:  # a failed point loses the frontier, not the plan
+    if config.optimiser.frontier:  # a failed point loses the frontier, not the plan
         with timings.step(f"frontier {entity.name}"):
             try:
-                frontier = optimiser.frontier(o.frontier)
+                frontier = optimiser.frontier(config.optimiser.frontier)
             except EngineError as exc:
                 frontier_error = f"{type(exc).__name__}: {exc}"
     kpis = entity_kpis(

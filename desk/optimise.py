@@ -23,12 +23,11 @@ import pandas as pd
 from desk.book_file import load_book
 from desk.config import MarketSource
 from desk.files import write_all_atomic
-from desk.nightly import Timings, plan_book, prepare_market
+from desk.nightly import Timings, optimiser_settings, plan_book, prepare_market
 from desk.report import draw_frontier
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.evaluate import Evaluation, evaluate_plan
-from engine.optimiser import OptimiserSettings
 from engine.plan import Plan
 
 
@@ -71,10 +70,7 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
             f"the prices end on {index[-1].date()}, {days} trading day(s) before the deadline "
             f"{book.deadline}: nothing is left to plan"
         )
-    settings = OptimiserSettings(
-        lambda_=request.lambda_, liquidity_t=request.liquidity_t, impact=request.impact,
-        tree_leaves=request.tree_leaves,
-    )  # fmt: skip
+    settings = optimiser_settings(request)
     optimiser, full, plan = plan_book(
         book, market, days, seed=request.seed, every=request.every, scenarios=request.scenarios,
         settings=settings,
