@@ -1,0 +1,288 @@
+"""Validation of several candidate models on one history, and the choice among them by their
+out-of-sample forecasts.
+
+The score that ranks them is the CRPS of the log close (a proper score: it rewards calibration
+and sharpness together), relative to the best candidate at each named horizon and averaged over
+the horizons, so that 1 is best at every horizon. A candidate in the Basel red zone on either
+side, or whose fit failed at more than a fifth of the origins, ranks after the others; the
+mean BIC at the origins breaks ties (within ``TIE``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import ModelError
+from engine.validation.backtests import (
+    TrafficLight,
+    basel_traffic_light,
+    berkowitz,
+    christoffersen_conditional_coverage,
+    christoffersen_independence,
+    ks_uniform,
+    kupiec_pof,
+)
+from engine.validation.rolling import (
+    BANDS,
+    CANDIDATES,
+    VAR_HORIZONS,
+    VAR_LEVELS,
+    Candidate,
+    CandidateScores,
+    ValidationSpec,
+    choose_origins,
+    evaluate_candidate,
+)
+
+TIE = 1e-3  # relative scores closer than this are a tie, broken by BIC
+MAX_FAILED_SHARE = 0.2  # a candidate whose fit failed at more origins ranks last
+POOLED_EARLY = 20  # the pooled coverage is also reported over the first this many sessions
+ZONES = ("green", "yellow", "red")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What ``validate`` found.
+
+    Attributes:
+        spec, origins: what was asked and the origins used.
+        scores: each candidate's record (``CandidateScores``), by name.
+        horizons: per candidate and named horizon: ``cover50``, ``cover90``, ``crps``, ``n``.
+        summary: one row per candidate, best first: ``rank``, ``score`` (1 is best),
+            pooled coverage of the 90 % band over the first 20 sessions and over all of them
+            (``cover90_early``, ``cover90_all``) and of the 50 % band, ``zone`` (Basel, the
+            worse side), ``fitted`` and ``failed`` origins, ``bic`` (mean over the origins).
+        tests: one row per candidate, test, side, level and horizon: ``statistic``, ``pvalue``,
+            ``passed`` (at 5 %), ``n``, ``exceedances`` and ``expected``.
+        lights: each candidate's traffic light for ``long`` (losses when the price falls) and
+            ``short`` (when it rises; a compliance buyer's risk).
+        chosen, reason: the best candidate's name, and why, in words.
+    """
+
+    spec: ValidationSpec
+    origins: pd.DatetimeIndex
+    scores: dict[str, CandidateScores]
+    horizons: pd.DataFrame
+    summary: pd.DataFrame
+    tests: pd.DataFrame
+    lights: dict[str, dict[str, TrafficLight]]
+    chosen: str
+    reason: str
+
+    @property
+    def zone(self) -> str:
+        """The chosen model's Basel zone (the worse of its two sides)."""
+        return str(self.summary.loc[self.chosen, "zone"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON: the choice, the summary and the tests."""
+        summary = self.summary.reset_index().replace({np.nan: None})
+        tests = self.tests.replace({np.nan: None})
+        return {
+            "chosen": self.chosen,
+            "reason": self.reason,
+            "zone": self.zone,
+            "origins": [d.date().isoformat() for d in self.origins],
+            "horizons": list(self.spec.horizons),
+            "paths": self.spec.paths,
+            "seed": self.spec.seed,
+            "candidates": summary.to_dict(orient="records"),
+            "by_horizon": self.horizons.reset_index().to_dict(orient="records"),
+            "tests": tests.to_dict(orient="records"),
+        }
+
+
+def _side_hits(var: pd.DataFrame, side: str, level: float) -> np.ndarray:
+    tail = "q01" if level == 0.99 else "q05"
+    top = "q99" if level == 0.99 else "q95"
+    if side == "long":
+        return (var["return_pct"] < var[tail]).to_numpy(np.int64)
+    return (var["return_pct"] > var[top]).to_numpy(np.int64)
+
+
+def _tests(record: CandidateScores) -> tuple[list[dict[str, Any]], dict[str, TrafficLight]]:
+    rows: list[dict[str, Any]] = []
+    lights: dict[str, TrafficLight] = {}
+    name = record.candidate.name
+    for horizon in VAR_HORIZONS:
+        var = record.var[record.var["horizon"] == horizon]
+        for side in ("long", "short"):
+            for level in VAR_LEVELS:
+                if len(var) < 2:
+                    continue
+                hits = _side_hits(var, side, level)
+                p = 1.0 - level
+                for test in (
+                    kupiec_pof(hits, p),
+                    christoffersen_independence(hits),
+                    christoffersen_conditional_coverage(hits, p),
+                ):
+                    rows.append(
+                        {
+                            "candidate": name,
+                            "test": test.name,
+                            "side": side,
+                            "level": level,
+                            "horizon": horizon,
+                            "n": test.n,
+                            "exceedances": int(hits.sum()),
+                            "expected": p * hits.size,
+                            "statistic": test.statistic,
+                            "pvalue": test.pvalue,
+                            "passed": test.passed,
+                        }
+                    )
+                if horizon == 1 and level == 0.99:
+                    lights[side] = basel_traffic_light(hits, p)
+    daily = record.var[record.var["horizon"] == 1]["pit"].to_numpy()
+    if daily.size >= 10:
+        for test in (berkowitz(daily), ks_uniform(daily)):
+            rows.append(
+                {
+                    "candidate": name,
+                    "test": test.name,
+                    "side": "both",
+                    "level": math.nan,
+                    "horizon": 1,
+                    "n": test.n,
+                    "exceedances": None,
+                    "expected": None,
+                    "statistic": test.statistic,
+                    "pvalue": test.pvalue,
+                    "passed": test.passed,
+                }
+            )
+    return rows, lights
+
+
+def _by_horizon(scores: dict[str, CandidateScores], horizons: tuple[int, ...]) -> pd.DataFrame:
+    rows = []
+    for name, record in scores.items():
+        f = record.forecasts
+        for h in horizons:
+            at = f[f["horizon"] == h]
+            rows.append(
+                {
+                    "candidate": name,
+                    "horizon": h,
+                    "n": len(at),
+                    **{
+                        f"cover{round(b * 100)}": at[f"in{round(b * 100)}"].mean()
+                        if len(at)
+                        else math.nan
+                        for b in BANDS
+                    },
+                    "crps": at["crps"].mean() if len(at) else math.nan,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["candidate", "horizon"])
+
+
+def _relative_crps(scores: dict[str, CandidateScores], eligible: list[str], horizons) -> dict:
+    """Mean over the named horizons of each candidate's CRPS over the best one's, on the
+    forecasts every eligible candidate made (the same origins and closes)."""
+    keys = ["origin", "date"]
+    common = None
+    for name in eligible:
+        f = scores[name].forecasts
+        at = f[f["horizon"].isin(horizons)][keys]
+        common = at if common is None else common.merge(at, on=keys)
+    relative: dict[str, float] = {}
+    if common is None or common.empty:
+        return relative
+    per = {}
+    for name in scores:
+        f = scores[name].forecasts.merge(common, on=keys)
+        per[name] = f.groupby("horizon")["crps"].mean()
+    table = pd.DataFrame(per)
+    best = table[eligible].min(axis=1)
+    ratios = table.div(best, axis=0)
+    return {name: float(ratios[name].mean()) for name in scores}
+
+
+def validate(
+    prices: pd.Series,
+    session_gaps: np.ndarray,
+    spec: ValidationSpec,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+) -> ValidationResult:
+    """Evaluate every candidate on the rolling origins of ``spec`` and rank them (see the
+    module's docstring). ``ModelError`` when no origin can be scored, naming what is missing."""
+    if not candidates:
+        raise ModelError("validation needs at least one candidate model")
+    origins = choose_origins(pd.DatetimeIndex(prices.index), spec)
+    scores = {
+        c.name: evaluate_candidate(prices, session_gaps, c, spec, origins) for c in candidates
+    }
+    test_rows: list[dict[str, Any]] = []
+    lights: dict[str, dict[str, TrafficLight]] = {}
+    summary_rows = []
+    for name, record in scores.items():
+        rows, lights[name] = _tests(record)
+        test_rows.extend(rows)
+        f = record.forecasts
+        early = f[f["horizon"] <= POOLED_EARLY]
+        failed = int((record.fits["error"] != "").sum())
+        zones = [light.zone for light in lights[name].values()]
+        summary_rows.append(
+            {
+                "candidate": name,
+                "cover90_early": early["in90"].mean() if len(early) else math.nan,
+                "cover90_all": f["in90"].mean() if len(f) else math.nan,
+                "cover50_early": early["in50"].mean() if len(early) else math.nan,
+                "cover50_all": f["in50"].mean() if len(f) else math.nan,
+                "zone": max(zones, key=ZONES.index) if zones else "red",
+                "fitted": len(record.fits) - failed,
+                "failed": failed,
+                "bic": float(record.fits["bic"].replace(math.inf, math.nan).mean()),
+            }
+        )
+    summary = pd.DataFrame(summary_rows).set_index("candidate")
+    usable = summary["failed"] <= MAX_FAILED_SHARE * len(origins)
+    usable &= summary["fitted"] > 0
+    eligible = [n for n in summary.index if usable[n]]
+    if not eligible:
+        problems = "; ".join(
+            f"{n}: {scores[n].fits['error'].iloc[0]}" for n in summary.index if len(scores[n].fits)
+        )
+        raise ModelError(f"no candidate could be fitted at enough origins: {problems}")
+    relative = _relative_crps(scores, eligible, spec.horizons)
+    summary["score"] = [relative.get(n, math.inf) if usable[n] else math.inf for n in summary.index]
+    summary["red"] = summary["zone"] == "red"
+    summary["_score"] = (summary["score"] / TIE).round()  # ties within TIE, then the BIC
+    summary = summary.sort_values(["red", "_score", "bic"], na_position="last")
+    summary = summary.drop(columns=["red", "_score"])
+    summary.insert(0, "rank", range(1, len(summary) + 1))
+    chosen = str(summary.index[0])
+    return ValidationResult(
+        spec,
+        origins,
+        scores,
+        _by_horizon(scores, spec.horizons),
+        summary,
+        pd.DataFrame(test_rows),
+        lights,
+        chosen,
+        _reason(summary, len(origins)),
+    )
+
+
+def _reason(summary: pd.DataFrame, n_origins: int) -> str:
+    best = summary.iloc[0]
+    text = (
+        f"{summary.index[0]} has the lowest out-of-sample CRPS over {n_origins} origins "
+        f"(score {best['score']:.3f}, 1 is best at every horizon); its 90 % band held "
+        f"{best['cover90_early']:.0%} of the next {POOLED_EARLY} sessions' closes and "
+        f"{best['cover90_all']:.0%} of all; Basel zone {best['zone']}"
+    )
+    if len(summary) > 1:
+        second = summary.iloc[1]
+        text += f"; next: {summary.index[1]} (score {second['score']:.3f}, {second['zone']})"
+    if best["zone"] == "red":
+        text += "; every candidate is in the red zone"
+    return text

@@ -1,0 +1,360 @@
+"""Rolling-origin evaluation of a volatility model on a price history.
+
+At each origin (every month-end by default) the candidate is refitted on the closes up to the
+origin only, and ``paths`` price paths are simulated ``max(horizons)`` sessions ahead. Every
+later close within that many sessions is scored against its forecast: its PIT (hence the
+coverage of the 50 % and 90 % bands) on every session ahead, and its CRPS at the named
+horizons. Between two origins the fitted model's variance is filtered forward day by day
+(parameters fixed, as a desk refits monthly), which gives one-day value-at-risk forecasts for
+every session after the first origin, and ten-day ones for consecutive ten-session blocks.
+Session counts come from the caller's ``session_gaps`` (a trading calendar): a close ``h``
+sessions after the origin is scored at horizon ``h`` even when the data miss a session between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from engine.errors import ConfigurationError, ModelError
+from engine.series import checked_closes
+from engine.simulate import SimulationSpec, simulate_log_closes
+from engine.validation.scores import crps, inside, pit
+from engine.volatility import (
+    STATIONARITY_MARGIN,
+    Dist,
+    Model,
+    VolatilityParams,
+    fallback_params,
+    fit_volatility,
+)
+
+HORIZONS: tuple[int, ...] = (1, 5, 10, 20, 60, 250)
+VAR_LEVELS: tuple[float, ...] = (0.95, 0.99)
+VAR_HORIZONS: tuple[int, ...] = (1, 10)
+BANDS: tuple[float, ...] = (0.5, 0.9)
+FALLBACK_NAME = "fallback"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model to validate: a fitted (model, dist) pair, or the short-history fallback
+    (``engine.volatility.fallback_params``), which is not fitted."""
+
+    model: Model
+    dist: Dist
+    fallback: bool = False
+
+    @property
+    def name(self) -> str:
+        return FALLBACK_NAME if self.fallback else f"{self.model}-{self.dist}"
+
+    def params(
+        self, prices: pd.Series, gaps: np.ndarray, min_observations: int
+    ) -> tuple[VolatilityParams, float]:
+        """The parameters at the last of ``prices``, and the fit's BIC (inf for the fallback)."""
+        if self.fallback:
+            return fallback_params(prices, gaps), math.inf
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # thin-trading and arch notes: the scores judge
+            fit = fit_volatility(
+                prices,
+                model=self.model,
+                dist=self.dist,
+                session_gaps=gaps,
+                min_observations=min_observations,
+                allow_nonstationary=True,
+            )
+        if fit.params.persistence > 1.0 + STATIONARITY_MARGIN:
+            raise ModelError(f"explosive fit (persistence {fit.params.persistence:.6f})")
+        return fit.params, fit.diagnostics.bic
+
+
+FALLBACK = Candidate("garch", "normal", fallback=True)
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("garch", "normal"),
+    Candidate("gjr", "normal"),
+    Candidate("garch", "t"),
+    Candidate("gjr", "t"),
+    FALLBACK,
+)
+
+
+def candidate(name: str) -> Candidate:
+    """The candidate named ``name``: ``garch-normal``, ``gjr-t``, ..., or ``fallback``."""
+    for known in CANDIDATES:
+        if known.name == name.strip().lower():
+            return known
+    names = ", ".join(c.name for c in CANDIDATES)
+    raise ConfigurationError(f"unknown model {name!r}; candidates are {names}")
+
+
+@dataclass(frozen=True)
+class ValidationSpec:
+    """How to validate.
+
+    Attributes:
+        horizons: sessions ahead whose CRPS is reported; the longest sets how far each origin
+            simulates, and the PIT is scored on every session up to it.
+        paths: simulated paths per origin.
+        seed: the same seed gives the same scores; every origin and candidate uses it (common
+            random numbers, so candidates differ by their model, not their draws).
+        band: the market's daily band (0.10 for the CEA), or ``None``.
+        min_observations: returns a fit needs; origins with fewer are skipped.
+        origins: the origins, or ``None`` for the last close of every calendar month with
+            ``min_observations`` returns before it.
+        max_origins: keep only the latest this many origins (``None``: all).
+    """
+
+    horizons: tuple[int, ...] = HORIZONS
+    paths: int = 10_000
+    seed: int = 0
+    band: float | None = None
+    min_observations: int = 250
+    origins: tuple[pd.Timestamp, ...] | None = None
+    max_origins: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.horizons or min(self.horizons) < 1:
+            raise ConfigurationError(f"horizons must be whole sessions >= 1, got {self.horizons}")
+        if self.paths < 100:
+            raise ConfigurationError(f"validation needs at least 100 paths, got {self.paths}")
+        if self.max_origins is not None and self.max_origins < 1:
+            raise ConfigurationError(f"max_origins must be at least 1, got {self.max_origins}")
+        object.__setattr__(self, "horizons", tuple(sorted(set(self.horizons))))
+
+    @property
+    def longest(self) -> int:
+        return self.horizons[-1]
+
+
+@dataclass(frozen=True)
+class CandidateScores:
+    """One candidate's out-of-sample record.
+
+    Attributes:
+        forecasts: one row per origin and later close within the longest horizon: ``origin``,
+            ``date``, ``horizon`` (sessions ahead), ``realised`` close, ``pit``, ``in50`` and
+            ``in90`` (inside the central bands), ``crps`` of the log close (NaN off the named
+            horizons).
+        var: one row per forecast of value-at-risk: ``date`` (the day the loss is realised),
+            ``horizon`` (1 or 10 sessions), ``return_pct`` (log return, per cent), the forecast
+            quantiles ``q01, q05, q95, q99`` (per cent) and ``pit`` (one-day only).
+        fits: one row per origin: ``origin``, ``bic``, ``persistence``, ``nu`` (NaN for the
+            normal), ``error`` (why the fit failed, else empty).
+    """
+
+    candidate: Candidate
+    forecasts: pd.DataFrame
+    var: pd.DataFrame
+    fits: pd.DataFrame
+
+
+def month_end_origins(index: pd.DatetimeIndex, min_observations: int) -> pd.DatetimeIndex:
+    """The last date of each calendar month in ``index`` with at least ``min_observations``
+    returns before it and at least one later close."""
+    dates = pd.Series(index, index=index)
+    ends = pd.DatetimeIndex(dates.groupby(index.to_period("M")).max().to_numpy())
+    position = index.get_indexer(ends)
+    return ends[(position >= min_observations) & (position < len(index) - 1)]
+
+
+def choose_origins(index: pd.DatetimeIndex, spec: ValidationSpec) -> pd.DatetimeIndex:
+    """The origins ``spec`` asks for, checked against the data: ``ModelError`` when none is
+    left, naming what is missing."""
+    if spec.origins is None:
+        origins = month_end_origins(index, spec.min_observations)
+    else:
+        origins = pd.DatetimeIndex(sorted(set(spec.origins)))
+        missing = origins.difference(index)
+        if len(missing):
+            raise ModelError(
+                f"origin {missing[0].date()} is not a date of the prices (an origin must be a "
+                "day with a close)"
+            )
+        last = origins[index.get_indexer(origins) >= len(index) - 1]
+        if len(last):
+            raise ModelError(f"origin {last[0].date()} has no later close to score")
+    if spec.max_origins is not None:
+        origins = origins[-spec.max_origins :]
+    if not len(origins):
+        first = index[spec.min_observations].date() if len(index) > spec.min_observations else None
+        where = f"the first would be {first}" if first else f"the data have {len(index)} closes"
+        raise ModelError(
+            f"no origin to validate from: every origin needs {spec.min_observations} returns "
+            f"before it and a later close ({where}, the last close is {index[-1].date()}); "
+            "use a longer history or a smaller min_observations"
+        )
+    return origins
+
+
+def _quantiles(params: VolatilityParams, levels: np.ndarray) -> np.ndarray:
+    """Quantiles of the standardised innovation z at ``levels``."""
+    if params.dist == "t":
+        nu = float(params.nu)  # type: ignore[arg-type]
+        return stats.t.ppf(levels, nu) * math.sqrt((nu - 2.0) / nu)
+    return stats.norm.ppf(levels)
+
+
+def _cdf(params: VolatilityParams, z: float) -> float:
+    if params.dist == "t":
+        nu = float(params.nu)  # type: ignore[arg-type]
+        return float(stats.t.cdf(z / math.sqrt((nu - 2.0) / nu), nu))
+    return float(stats.norm.cdf(z))
+
+
+VAR_QUANTILES = np.array([0.01, 0.05, 0.95, 0.99])
+VAR_COLUMNS = ("q01", "q05", "q95", "q99")
+
+
+def _band_pct(band: float | None) -> tuple[float, float]:
+    if band is None:
+        return -math.inf, math.inf
+    return 100.0 * math.log1p(-band), 100.0 * math.log1p(band)
+
+
+class _Filter:
+    """The fitted model run forward over the returns after its origin: one-day VaR and PIT
+    for each session, and the state (last variance and residual) to simulate from."""
+
+    def __init__(self, params: VolatilityParams, band: float | None) -> None:
+        self.params = params
+        self.z = _quantiles(params, VAR_QUANTILES)
+        self.low, self.high = _band_pct(band)
+        self.variance, self.residual = params.last_variance, params.last_residual
+
+    def next_variance(self) -> float:
+        p, e = self.params, self.residual
+        return p.omega + (p.alpha + (p.gamma if e < 0 else 0.0)) * e * e + p.beta * self.variance
+
+    def forecast(self) -> np.ndarray:
+        """Tomorrow's return quantiles (per cent), held inside the band."""
+        q = self.params.mu + math.sqrt(self.next_variance()) * self.z
+        return np.clip(q, self.low, self.high)
+
+    def observe(self, return_pct: float) -> float:
+        """Take in the day's return; its PIT under the forecast."""
+        variance = self.next_variance()
+        u = _cdf(self.params, (return_pct - self.params.mu) / math.sqrt(variance))
+        self.variance, self.residual = variance, return_pct - self.params.mu
+        return u
+
+    def state(self, price: float, day: pd.Timestamp) -> VolatilityParams:
+        return dataclasses.replace(
+            self.params,
+            last_variance=self.variance,
+            last_residual=self.residual,
+            last_price=price,
+            last_date=day.date().isoformat(),
+        )
+
+
+def evaluate_candidate(
+    prices: pd.Series,
+    session_gaps: np.ndarray,
+    cand: Candidate,
+    spec: ValidationSpec,
+    origins: pd.DatetimeIndex,
+) -> CandidateScores:
+    """The rolling-origin record of one candidate (see the module's docstring)."""
+    values = checked_closes(prices, "prices", ModelError)
+    gaps = np.asarray(session_gaps, dtype=np.int64)
+    index = pd.DatetimeIndex(prices.index)
+    log_close = np.log(values)
+    session = np.cumsum(gaps)  # session number of each close
+    valid = np.r_[False, gaps[1:] <= 1]  # a return that spans no missing session
+    returns = np.r_[np.nan, 100.0 * np.diff(log_close)]
+    positions = index.get_indexer(origins)
+    named = np.asarray(spec.horizons)
+    forecasts, var_rows, fit_rows = [], [], []
+    due = session[positions[0]] if len(positions) else 0
+    sim = SimulationSpec(paths=spec.paths, days=spec.longest, seed=spec.seed, band=spec.band)
+    ten = SimulationSpec(paths=spec.paths, days=10, seed=spec.seed + 1, band=spec.band)
+    for k, i in enumerate(positions):
+        try:
+            params, bic = cand.params(prices.iloc[: i + 1], gaps[: i + 1], spec.min_observations)
+        except ModelError as exc:
+            fit_rows.append((index[i], math.nan, math.nan, math.nan, str(exc)))
+            continue
+        nu = params.nu if params.nu is not None else math.nan
+        fit_rows.append((index[i], bic, params.persistence, nu, ""))
+        later = np.arange(i + 1, len(values))
+        ahead = session[later] - session[i]
+        later, ahead = later[ahead <= spec.longest], ahead[ahead <= spec.longest]
+        if len(later):
+            paths = simulate_log_closes(params, sim)[:, ahead - 1]
+            realised = log_close[later]
+            u = pit(paths, realised)
+            score = np.full(len(later), math.nan)
+            at = np.isin(ahead, named)
+            score[at] = crps(paths[:, at], realised[at])
+            forecasts.append(
+                pd.DataFrame(
+                    {
+                        "origin": index[i],
+                        "date": index[later],
+                        "horizon": ahead,
+                        "realised": values[later],
+                        "pit": u,
+                        "in50": inside(u, 0.5),
+                        "in90": inside(u, 0.9),
+                        "crps": score,
+                    }
+                )
+            )
+        end = positions[k + 1] if k + 1 < len(positions) else len(values) - 1
+        rows, due = _filtered_var(
+            params, spec, ten, values, index, session, returns, valid, (i, end), due
+        )
+        var_rows.extend(rows)
+    columns = ["origin", "bic", "persistence", "nu", "error"]
+    empty = pd.DataFrame(
+        columns=["origin", "date", "horizon", "realised", "pit", "in50", "in90", "crps"]
+    )
+    var_columns = ["date", "horizon", "return_pct", *VAR_COLUMNS, "pit"]
+    return CandidateScores(
+        cand,
+        pd.concat(forecasts, ignore_index=True) if forecasts else empty,
+        pd.DataFrame(var_rows, columns=var_columns),
+        pd.DataFrame(fit_rows, columns=columns),
+    )
+
+
+def _filtered_var(
+    params: VolatilityParams,
+    spec: ValidationSpec,
+    ten: SimulationSpec,
+    values: np.ndarray,
+    index: pd.DatetimeIndex,
+    session: np.ndarray,
+    returns: np.ndarray,
+    valid: np.ndarray,
+    span: tuple[int, int],
+    due: int,
+) -> tuple[list[tuple], int]:
+    """VaR forecasts for the closes after ``span[0]`` up to ``span[1]`` with ``params`` fixed:
+    one-day for each; ten-day from each close at or after session ``due``, the next block's
+    start, so that ten-day blocks never overlap. Returns the rows and the next ``due``."""
+    rows: list[tuple] = []
+    model = _Filter(params, spec.band)
+    for t in range(span[0] + 1, span[1] + 1):
+        if session[t - 1] >= due:  # the model stands at the end of close t - 1
+            due = session[t - 1] + 10
+            target = np.flatnonzero(session == due)
+            if len(target):
+                j = int(target[0])
+                state = model.state(values[t - 1], index[t - 1])
+                simulated = simulate_log_closes(state, ten)[:, -1] - math.log(values[t - 1])
+                realised = 100.0 * math.log(values[j] / values[t - 1])
+                quantiles = np.quantile(100.0 * simulated, VAR_QUANTILES)
+                rows.append((index[j], 10, realised, *quantiles, math.nan))
+        if valid[t]:
+            quantiles = model.forecast()
+            rows.append((index[t], 1, returns[t], *quantiles, model.observe(returns[t])))
+    return rows, due

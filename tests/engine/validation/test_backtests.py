@@ -1,0 +1,128 @@
+"""The VaR and density backtests against independent implementations (scipy, statsmodels) and
+the Basel Committee's published table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from engine.errors import ModelError
+from engine.validation import (
+    basel_traffic_light,
+    berkowitz,
+    christoffersen_conditional_coverage,
+    christoffersen_independence,
+    ks_uniform,
+    kupiec_pof,
+)
+from engine.validation.backtests import transition_counts
+
+
+def _hits(n: int, p: float, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).random(n) < p).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("n", "x", "p"), [(250, 4, 0.01), (250, 12, 0.01), (1000, 38, 0.05), (500, 0, 0.01)]
+)
+def test_kupiec_equals_the_binomial_likelihood_ratio(n, x, p):
+    hits = np.r_[np.ones(x, int), np.zeros(n - x, int)]
+    expected = 2 * (stats.binom.logpmf(x, n, x / n) - stats.binom.logpmf(x, n, p))
+    result = kupiec_pof(hits, p)
+    assert result.statistic == pytest.approx(expected, abs=1e-9)
+    assert result.pvalue == pytest.approx(stats.chi2.sf(expected, 1), abs=1e-12)
+
+
+def test_kupiec_published_example():
+    """Jorion, Value at Risk (3rd ed.), 6.2: 250 days at 99 %, 10 exceptions: LR = 12.96,
+    rejected; 4 exceptions: LR = 0.77, not rejected."""
+    ten = kupiec_pof(np.r_[np.ones(10, int), np.zeros(240, int)], 0.01)
+    four = kupiec_pof(np.r_[np.ones(4, int), np.zeros(246, int)], 0.01)
+    assert ten.statistic == pytest.approx(12.96, abs=0.01) and not ten.passed
+    assert four.statistic == pytest.approx(0.77, abs=0.01) and four.passed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_christoffersen_independence_is_the_g_test_of_the_transition_table(seed):
+    hits = _hits(600, 0.08, seed)
+    hits[100:104] = 1  # a cluster
+    n00, n01, n10, n11 = transition_counts(hits)
+    g, pvalue, _, _ = stats.chi2_contingency(
+        [[n00, n01], [n10, n11]], correction=False, lambda_="log-likelihood"
+    )
+    result = christoffersen_independence(hits)
+    assert result.statistic == pytest.approx(g, rel=1e-10)
+    assert result.pvalue == pytest.approx(pvalue, rel=1e-8)
+
+
+def test_conditional_coverage_adds_the_two_parts():
+    hits = _hits(500, 0.02, 7)
+    cc = christoffersen_conditional_coverage(hits, 0.01)
+    parts = kupiec_pof(hits[1:], 0.01).statistic + christoffersen_independence(hits).statistic
+    assert cc.statistic == pytest.approx(parts) and cc.dof == 2
+    assert cc.pvalue == pytest.approx(stats.chi2.sf(parts, 2))
+
+
+def test_clustered_exceedances_fail_independence():
+    hits = np.zeros(500, int)
+    for start in (50, 200, 350):
+        hits[start : start + 4] = 1  # 12 exceedances in three runs of four
+    assert not christoffersen_independence(hits).passed
+    assert kupiec_pof(hits, 0.025).passed  # the count alone looks fine: 12 of 500
+
+
+def test_berkowitz_equals_statsmodels_exact_ar1_likelihood():
+    """The LR against an AR(1) with free mean and variance, the AR(1) fitted by exact maximum
+    likelihood in statsmodels (Kalman filter), on PITs with a little autocorrelation."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    rng = np.random.default_rng(11)
+    z = np.empty(400)
+    z[0] = rng.standard_normal()
+    for t in range(1, z.size):
+        z[t] = 0.1 + 0.3 * z[t - 1] + 1.1 * rng.standard_normal()
+    pits = stats.norm.cdf(z)
+    fitted = ARIMA(z, order=(1, 0, 0), trend="c").fit()
+    expected = 2 * (fitted.llf - stats.norm.logpdf(z).sum())
+    result = berkowitz(pits)
+    assert result.statistic == pytest.approx(expected, rel=1e-5)
+    assert not result.passed
+
+
+def test_berkowitz_and_ks_accept_uniform_pits():
+    pits = np.random.default_rng(5).random(1000)
+    assert berkowitz(pits).passed and ks_uniform(pits).passed
+    assert ks_uniform(pits).statistic == pytest.approx(stats.kstest(pits, "uniform").statistic)
+
+
+@pytest.mark.parametrize(
+    ("exceptions", "zone", "cumulative"),
+    [
+        (0, "green", 0.0811),
+        (4, "green", 0.8922),
+        (5, "yellow", 0.9588),
+        (9, "yellow", 0.9997),
+        (10, "red", 0.9999),
+    ],
+)
+def test_basel_traffic_light_published_table(exceptions, zone, cumulative):
+    """Basel Committee (1996), Table 2: 250 observations of a 99 % VaR."""
+    hits = np.r_[np.ones(exceptions, int), np.zeros(250 - exceptions, int)]
+    light = basel_traffic_light(hits)
+    assert light.zone == zone and light.exceedances == exceptions and light.n == 250
+    assert light.cumulative == pytest.approx(cumulative, abs=5e-5)
+
+
+def test_traffic_light_counts_only_the_last_250_sessions():
+    hits = np.r_[np.ones(30, int), np.zeros(250, int)]
+    assert basel_traffic_light(hits).zone == "green"
+
+
+def test_bad_hits_are_named():
+    with pytest.raises(ModelError, match=r"0 .* or 1"):
+        kupiec_pof(np.array([0, 2, 1]), 0.01)
+    with pytest.raises(ModelError, match="non-empty"):
+        kupiec_pof(np.array([]), 0.01)
+    with pytest.raises(ModelError, match="at least 10 PITs"):
+        berkowitz(np.array([0.5, 1.2]))
