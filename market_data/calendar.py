@@ -6,6 +6,13 @@ everyone else). The holiday tables come from the ``holidays`` package (``XSHG``,
 ``XNZE``), kept current by its maintainers; years after the government's last published schedule
 are that package's rule-based estimate, so a desk that knows better adds ``extra_closures`` or
 ``extra_sessions``.
+
+ICE Futures Europe (``IFEU``): the package's table starts in 2014. Before, the same rules are
+applied here (New Year's Day, Good Friday and Christmas Day closed, a Sunday holiday observed on
+the Monday), as the real EUA front-month settlements of 2008-2013 show: none on those days, but
+sessions on Easter Monday and Boxing Day. The one measured exception is 2 January 2017, which the
+package counts as New Year observed but which has a settlement with volume in the same file
+(ICE's commodity contracts traded that UK bank holiday): it is a session (``KNOWN_SESSIONS``).
 """
 
 from __future__ import annotations
@@ -17,18 +24,39 @@ from functools import cached_property
 import holidays
 import numpy as np
 import pandas as pd
+from dateutil.easter import easter
 
 from engine.errors import ConfigurationError
 
 DateLike = str | dt.date | pd.Timestamp | np.datetime64
 
-FIRST_YEAR = 1990
+FIRST_YEAR = 1970
 LAST_YEAR = 2060
+
+
+# The first year of each exchange's table in the ``holidays`` package, and the rule that gives
+# the closures of the years before it.
+IFEU_TABLE_FROM = 2014
+KNOWN_SESSIONS: dict[str, tuple[dt.date, ...]] = {"IFEU": (dt.date(2017, 1, 2),)}
+
+
+def _observed(day: dt.date) -> dt.date:
+    """A holiday on a Sunday is observed on the Monday (a Saturday one is not moved)."""
+    return day + dt.timedelta(days=1) if day.weekday() == 6 else day
+
+
+def ifeu_closures(year: int) -> set[dt.date]:
+    """ICE Futures Europe's closures in a year before the ``holidays`` table."""
+    return {
+        _observed(dt.date(year, 1, 1)),
+        easter(year) - dt.timedelta(days=2),
+        _observed(dt.date(year, 12, 25)),
+    }
 
 
 @dataclass(frozen=True)
 class TradingCalendar:
-    """The trading sessions of one exchange, from 1990 to 2060.
+    """The trading sessions of one exchange, from 1970 to 2060.
 
     Args:
         code: exchange code understood by ``holidays.financial_holidays`` (``"XSHG"``), or
@@ -55,9 +83,12 @@ class TradingCalendar:
         if self.code != "weekdays":
             table = holidays.financial_holidays(self.code, years=range(FIRST_YEAR, LAST_YEAR + 1))
             closed.update(table.keys())
-        closed -= set(self.extra_sessions)
+        if self.code == "IFEU":
+            for year in range(FIRST_YEAR, IFEU_TABLE_FROM):
+                closed.update(ifeu_closures(year))
+        closed -= set(self.extra_sessions) | set(KNOWN_SESSIONS.get(self.code, ()))
         keep = ~days.isin(pd.DatetimeIndex(sorted(closed)))
-        extra = pd.DatetimeIndex(sorted(self.extra_sessions))
+        extra = pd.DatetimeIndex(sorted(self.extra_sessions))  # weekend sessions, if any
         return days[keep].union(extra).as_unit("ns")
 
     def _check_range(self, day: pd.Timestamp) -> pd.Timestamp:

@@ -12,6 +12,7 @@ from engine.markets import MarketRules
 from market_data.calendar import FIRST_YEAR, LAST_YEAR, calendar_for
 from market_data.errors import DataWarning, Problem, ValidationReport
 from market_data.frame import PRICE_COLUMNS, Parsed
+from market_data.outliers import absurd_closes
 
 # A band to check: a fraction, none, or the market's own.
 Band = float | Literal["market"] | None
@@ -24,19 +25,26 @@ def validate_frame(
     source: str,
     rows: np.ndarray | None = None,
     band: Band = "market",
+    close_is_settlement: bool = False,
 ) -> list[Problem]:
     """Problems with the values of a tidy, date-ordered frame.
 
     Checks: dates within the trading calendar's years; prices positive; high not below low;
-    close within high-low (a warning where the market publishes a VWAP close, an error
-    elsewhere); volume and turnover not negative; and on a banded market, no close further from
-    the previous close than the band allows over the sessions between them: for k sessions,
-    ``(1 + band)^k - 1`` up and ``1 - (1 - band)^k`` down, plus half a tick of the exchange's
-    rounding of each day's limit price.
+    close within high-low (a warning where the market publishes a VWAP close or the close is a
+    settlement price, an error elsewhere); volume and turnover not negative; a row on a day the
+    market's calendar has no session on a weekend (a warning: some exchanges publish weekend
+    rows); absurd
+    closes, many times the closes around them or a fraction of them (a warning, see
+    ``market_data.outliers``); and on a banded market, no close further from the previous close
+    than the band allows over the sessions between them: for k sessions, ``(1 + band)^k - 1`` up
+    and ``1 - (1 - band)^k`` down, plus half a tick of the exchange's rounding of each day's limit
+    price (an error, or a warning where the market's band is not firm).
 
     Args:
         rows: the source row of each frame row (numbered from 1 when not given).
         band: the daily band to check (``None`` for none); by default the market's.
+        close_is_settlement: the close is an exchange's settlement price, which may lie outside
+            the day's traded range (a futures contract on a thin day).
     """
     if rows is None:
         rows = np.arange(1, len(frame) + 1)
@@ -72,16 +80,58 @@ def validate_frame(
     slack = rules.tick / 2
     sane = (close > 0) & (low > 0) & (high >= low)  # otherwise reported above
     off = sane & ((close > high + slack) | (close < low - slack))
-    if rules.close_is_vwap:
+    if close_is_settlement:  # normal for futures: one warning for the whole file
+        problems.extend(_settlement_note(off, index, close, low, high, source, rows))
+    elif rules.close_is_vwap:
         message = "close outside the day's high-low range (this source publishes a VWAP close)"
         add("warning", "close_range", off, "close", lambda i: f"{message}: {low[i]}-{high[i]}")
     else:
         add("error", "close_range", off, "close", lambda i: f"close outside {low[i]}-{high[i]}")
 
+    flagged, median = absurd_closes(close)
+    add(
+        "warning", "outlier", flagged, "close",
+        lambda i: f"absurd close: {close[i] / median[i]:.3g} times the median {median[i]:.6g} "
+        "of the closes around it (a mistyped price?)",
+    )  # fmt: skip
+
+    if not outside.any() and len(index):
+        # Weekends only: holiday tables are estimates for some years and markets (see
+        # market_data.calendar), a Saturday row is unusual everywhere.
+        code = rules.calendar or "weekdays"
+        sessions = calendar.sessions(index.min(), index.max())
+        weekend = (index.day_of_week >= 5) & ~index.isin(sessions)
+        add(
+            "warning", "session", np.asarray(weekend, dtype=bool), "close",
+            lambda i: f"{index[i].date()} is a {index[i].day_name()}, not a session of the "
+            f"{code} calendar",
+        )  # fmt: skip
     if band is not None and len(frame) > 1 and not outside.any():
         gaps = calendar.session_gaps(index)
-        problems.extend(_band_problems(frame, band, rules.tick, gaps, source, rows))
+        severity = "error" if rules.band_is_firm else "warning"
+        problems.extend(_band_problems(frame, band, rules.tick, gaps, source, rows, severity))
     return problems
+
+
+def _settlement_note(
+    off: np.ndarray,
+    index: pd.DatetimeIndex,
+    close: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    source: str,
+    rows: np.ndarray,
+) -> list[Problem]:
+    """One warning for the settlements outside the day's traded range, if any."""
+    if not off.any():
+        return []
+    i = int(np.flatnonzero(off)[0])
+    message = (
+        f"{off.sum()} settlement price(s) outside the day's traded high-low range, normal "
+        f"for a futures settlement on a thin day; the first on row {rows[i]} "
+        f"({index[i].date()}: {close[i]} against {low[i]}-{high[i]})"
+    )
+    return [Problem("warning", "close_range", source, None, "close", None, message)]
 
 
 def _band_problems(
@@ -91,6 +141,7 @@ def _band_problems(
     sessions: np.ndarray,
     source: str,
     rows: np.ndarray,
+    severity: Literal["error", "warning"] = "error",
 ) -> list[Problem]:
     close = frame["close"].to_numpy()
     prev = close[:-1]
@@ -109,7 +160,10 @@ def _band_problems(
             f"close moved {move:+.2%} from {prev[j]} on {frame.index[j].date()}, beyond the "
             f"+/-{band:.0%} daily band over {span}"
         )
-        problems.append(Problem("error", "band", source, int(rows[i]), "close", close[i], message))
+        if severity == "warning":
+            message += " (this market's limits changed over the years, and its close may include"
+            message += " auction or block trades)"
+        problems.append(Problem(severity, "band", source, int(rows[i]), "close", close[i], message))
     return problems
 
 
@@ -118,7 +172,12 @@ def report(
 ) -> ValidationReport:
     """Parsing problems and value problems of one source, in row order."""
     problems = parsed.problems + validate_frame(
-        parsed.frame, rules, source=source, rows=parsed.rows, band=band
+        parsed.frame,
+        rules,
+        source=source,
+        rows=parsed.rows,
+        band=band,
+        close_is_settlement=parsed.close_is_settlement,
     )
     problems.sort(key=lambda p: (p.row or 0, p.severity))
     return ValidationReport(source=source, rows=len(parsed.frame), problems=tuple(problems))
