@@ -35,14 +35,18 @@ DATE_FORMATS: tuple[str, ...] = (
 @dataclass(frozen=True)
 class Parsed:
     """A tidy frame (not yet validated), the source row of each of its rows, and the problems
-    met while reading cells."""
+    met while reading cells. ``close_is_settlement``: the close column holds an exchange's
+    settlement price, which may lie outside the day's traded high-low."""
 
     frame: pd.DataFrame
     rows: np.ndarray
     problems: list[Problem]
+    close_is_settlement: bool = False
 
 
-DATE_HINT = "use YYYY-MM-DD, YYYY/M/D or YYYYMMDD"
+DATE_HINT = "use YYYY-MM-DD, YYYY/M/D or YYYYMMDD, a year from 1678 to 2261"
+# The years a date can have here (pandas' nanosecond timestamps end in 1677 and 2262).
+EARLIEST, LATEST = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
 
 
 def parse_dates(raw: pd.Series) -> pd.Series:
@@ -56,7 +60,9 @@ def parse_dates(raw: pd.Series) -> pd.Series:
             todo &= text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
         if not todo.any():
             continue
-        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        found = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        found = found.where((found >= EARLIEST) & (found <= LATEST))  # else NaT: not a date here
+        parsed[todo] = found.astype("datetime64[ns]")
     return parsed.dt.normalize()
 
 
@@ -84,6 +90,7 @@ def tidy_from_raw(
     scale: Mapping[str, float] | None = None,
     newest_first_allowed: bool = True,
     empty_days: Literal["drop", "error"] = "drop",
+    missing_close: Literal["error", "warning"] = "error",
 ) -> Parsed:
     """Turn a table of raw text cells into a tidy frame.
 
@@ -98,6 +105,9 @@ def tidy_from_raw(
         empty_days: what a dated row without any value means: a day without trading that the
             source lists anyway (``"drop"``: Wind writes every calendar day, ICAP prices are
             sparse), or a missing price (``"error"``).
+        missing_close: what a dated row with values but no close is: an error, or a warning
+            and the row left out (a pilot market's day of block or auction trades only, which
+            publishes a volume and an average price but no close).
 
     Rows whose date and values are all blank, and undated notes without values (Wind's trailing
     source line), are dropped. Everything else that cannot be read becomes a ``Problem``;
@@ -117,8 +127,10 @@ def tidy_from_raw(
     if len(raw) == 0:
         raise DataError(f"{source}: no rows with prices")
 
-    def problem(i: int, column: str, value: object, message: str, check: str) -> None:
-        problems.append(Problem("error", check, source, int(rows[i]), column, value, message))
+    def problem(
+        i: int, column: str, value: object, message: str, check: str, severity: str = "error"
+    ) -> None:
+        problems.append(Problem(severity, check, source, int(rows[i]), column, value, message))
 
     for i in np.flatnonzero(dates.isna().to_numpy()):
         problem(i, "date", raw["date"].iat[i], f"cannot read this as a date ({DATE_HINT})", "date")
@@ -132,8 +144,17 @@ def tidy_from_raw(
         for i in np.flatnonzero(bad):
             problem(i, column, raw[column].iat[i], "not a finite number", "number")
         values[column] = number
-    for i in np.flatnonzero(blank["close"].to_numpy()):
-        problem(i, "close", "", "the close is missing", "missing")
+    if missing_close == "error":
+        for i in np.flatnonzero(blank["close"].to_numpy()):
+            problem(i, "close", "", "the close is missing", "missing")
+    else:
+        message = (
+            "no close on a day with other values (block or auction trades only?); row left out"
+        )
+        for i in np.flatnonzero(blank["close"].to_numpy() & dates.notna().to_numpy()):
+            problem(i, "close", "", message, "missing", "warning")
+        for i in np.flatnonzero(blank["close"].to_numpy() & dates.isna().to_numpy()):
+            problem(i, "close", "", "the close is missing", "missing")
 
     frame = pd.DataFrame(
         {c: values.get(c, np.full(len(raw), np.nan)) for c in NUMERIC_COLUMNS},

@@ -1,13 +1,16 @@
 """A plain table of dates and prices, CSV or Parquet, for any market.
 
-The date column is ``date`` (or ``trade_date``, ``time``, ``day``, ``timestamp``) and the price
-column ``close`` (or ``price``, ``settle``, ``settlement``, ``last``), any case; ``open``,
+The date column is ``date`` (or ``trade_date``, ``datetime``, ``time``, ``day``, ``timestamp``)
+and the price column ``settle`` or ``settlement`` (a futures exchange's price of the day, which
+beats a ``close`` in the same file: a scraped futures ``close`` may be anything), else ``close``
+(or ``price``, ``last``), any case; ``open``,
 ``high``, ``low``, ``volume`` and ``turnover`` are read when present. Other names are given
 with ``date_column=`` and ``price_column=``. Rows are oldest first, or newest first throughout.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +19,9 @@ from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
 from market_data.text import existing_file, read_rows
 
-DATE_NAMES: tuple[str, ...] = ("date", "trade_date", "time", "day", "timestamp")
-PRICE_NAMES: tuple[str, ...] = ("close", "price", "settle", "settlement", "last")
+DATE_NAMES: tuple[str, ...] = ("date", "trade_date", "datetime", "time", "day", "timestamp")
+PRICE_NAMES: tuple[str, ...] = ("settle", "settlement", "close", "price", "last")
+SETTLEMENT_NAMES: tuple[str, ...] = ("settle", "settlement")
 OPTIONAL: dict[str, tuple[str, ...]] = {
     "open": ("open",),
     "high": ("high",),
@@ -86,4 +90,6 @@ def parse_plain(
         found = _find(columns, None, names)
         if found is not None and found not in (date, price):
             raw[role] = cells[found]
-    return tidy_from_raw(raw, source=source, empty_days="error")
+    parsed = tidy_from_raw(raw, source=source, empty_days="error")
+    is_settlement = price.strip().lower() in SETTLEMENT_NAMES
+    return dataclasses.replace(parsed, close_is_settlement=is_settlement)

@@ -32,6 +32,8 @@ def parse_seee(path: str | Path) -> Parsed:
     """Read a bulletin table into an unvalidated tidy frame."""
     source = str(path)
     rows = read_rows(path)
+    if not rows:
+        raise DataError(f"{source}: no header row and no data (every line is blank)")
     header = [h.strip() for h in rows[0][1]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:

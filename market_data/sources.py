@@ -1,8 +1,9 @@
 """One door for every source: ``load`` returns a validated tidy frame, ``check`` the report.
 
-Formats: ``wind`` (Wind terminal export), ``seee`` (exchange bulletin table), ``icap`` (ICAP
-price explorer), ``plain`` (a date/price CSV or Parquet), or ``auto``, which tells them apart by
-their first lines. ``"reference"`` in place of a path gives the embedded reference market.
+Formats: ``wind`` (Wind terminal export), ``edb`` (Wind EDB series export), ``seee`` (exchange
+bulletin table), ``icap`` (ICAP price explorer), ``plain`` (a date/price CSV or Parquet), or
+``auto``, which tells them apart by their first lines. ``"reference"`` in place of a path gives
+the embedded reference market.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from engine.errors import ConfigurationError
 from engine.markets import MarketRules, market_rules
+from market_data.edb import HEAD_LINES, looks_like_edb, parse_edb
 from market_data.errors import DataError, ValidationReport
 from market_data.frame import Parsed, finish
 from market_data.icap import looks_like_icap, parse_icap
@@ -25,8 +27,8 @@ from market_data.text import existing_file, read_text
 from market_data.validate import accept, report
 from market_data.wind import HEADER_ROWS, parse_wind
 
-Format = Literal["auto", "wind", "seee", "icap", "plain"]
-FORMATS: tuple[str, ...] = ("auto", "wind", "seee", "icap", "plain")
+Format = Literal["auto", "wind", "edb", "seee", "icap", "plain"]
+FORMATS: tuple[str, ...] = ("auto", "wind", "edb", "seee", "icap", "plain")
 REFERENCE = "reference"
 
 
@@ -46,8 +48,11 @@ def detect_format(path: str | Path) -> str:
     path = existing_file(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         return "plain"
-    head = "\n".join(read_text(path).splitlines()[:3])
+    lines = read_text(path).splitlines()[:HEAD_LINES]
+    head = "\n".join(lines[:3])
     first_cell = head.split(",", 1)[0].strip().strip('"').lower()
+    if looks_like_edb(lines):
+        return "edb"
     if first_cell in HEADER_ROWS["name"]:
         return "wind"
     if looks_like_seee(head):
@@ -71,6 +76,8 @@ def _parse(
         parsed = parse_wind(path, rules, segment=options.segment, instrument=options.instrument)
         if options.segment == "block":
             band = rules.block_band
+    elif fmt == "edb":
+        parsed = parse_edb(path, rules, instrument=options.instrument)
     elif fmt == "seee":
         parsed = parse_seee(path)
     elif fmt == "icap":
@@ -86,7 +93,7 @@ def _check_options(fmt: str, options: SourceOptions) -> None:
     """Options that the format does not use are a mistake, not something to ignore."""
     unused = {
         "segment": options.segment != "total" and fmt != "wind",
-        "instrument": options.instrument is not None and fmt != "wind",
+        "instrument": options.instrument is not None and fmt not in ("wind", "edb"),
         "system": options.system is not None and fmt != "icap",
         "date_column": options.date_column is not None and fmt != "plain",
         "price_column": options.price_column is not None and fmt != "plain",

@@ -1,4 +1,5 @@
-"""Reading text files whatever their encoding: UTF-8 (with or without BOM), else GB18030."""
+"""Reading text files whatever their encoding (UTF-8 with or without BOM, else GB18030) and
+whatever their line endings (LF, CRLF, or the bare CR of old Mac spreadsheets)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ def read_text(path: str | Path) -> str:
         raise DataError(f"{path}: the file is empty")
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     raise DataError(f"{path}: the file is neither UTF-8 nor GB18030 text")
 
 
@@ -39,8 +41,11 @@ def read_rows(path: str | Path) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(read_text(path)))
     rows = []
     line = 1
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            rows.append((line, cells))
-        line = reader.line_num + 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                rows.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}, row {reader.line_num + 1}: not readable as CSV ({exc})") from exc
     return rows

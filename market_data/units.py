@@ -22,7 +22,10 @@ MULTIPLIERS: dict[str, float] = {
     "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9,
 }  # fmt: skip
 
-TONNES: tuple[str, ...] = ("吨", "t", "ton", "tons", "tonne", "tonnes", "tco2", "tco2e")
+TONNES: tuple[str, ...] = (
+    "吨", "吨二氧化碳当量", "吨二氧化碳", "吨co2", "吨co2e", "吨co2当量",
+    "t", "ton", "tons", "tonne", "tonnes", "tco2", "tco2e", "t co2", "t co2e", "tco₂e",
+)  # fmt: skip
 
 
 def _splits(text: str) -> list[tuple[float, str]]:

@@ -14,8 +14,7 @@ by default; ``segment`` picks another.
 
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,7 +24,8 @@ import pandas as pd
 from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, parse_dates, parse_numbers, tidy_from_raw
-from market_data.text import read_text
+from market_data.names import field_kind, has_word
+from market_data.text import read_rows
 from market_data.units import money_scale, price_unit, volume_scale
 
 Segment = Literal["total", "listed", "block"]
@@ -38,15 +38,21 @@ HEADER_ROWS: dict[str, tuple[str, ...]] = {
     "source": ("来源", "source"),
 }
 
-# In order of preference: a close beats a latest price, which beats a settlement price.
+# Each quantity's field names, in order of preference: a close beats a latest price, which beats a
+# settlement price. Fields match whole (see ``market_data.names``): "Open" is not "Open Interest".
 ROLES: dict[str, tuple[str, ...]] = {
-    "close": ("收盘价", "最新价", "结算价", "close", "last", "settle"),
-    "open": ("开盘价", "open"),
-    "high": ("最高价", "high"),
-    "low": ("最低价", "low"),
+    "close": (
+        "收盘价", "最新价", "结算价",
+        "close", "close price", "closing price", "last", "last price",
+        "settle", "settlement", "settlement price",
+    ),
+    "open": ("开盘价", "open", "open price", "opening price"),
+    "high": ("最高价", "high", "high price"),
+    "low": ("最低价", "low", "low price"),
     "volume": ("成交量", "volume"),
     "turnover": ("成交金额", "成交额", "turnover", "amount", "value traded"),
-}
+}  # fmt: skip
+SETTLEMENT_WORDS: tuple[str, ...] = ("结算价", "settle", "settlement", "settlement price")
 
 SEGMENTS: dict[str, tuple[str, ...]] = {
     "listed": ("挂牌", "listing", "listed"),
@@ -70,23 +76,61 @@ def _header_kind(cell: str) -> str | None:
 
 
 def _segment_of(name: str) -> str:
-    lowered = name.lower()
     for segment, words in SEGMENTS.items():
-        if any(word in lowered for word in words):
+        if any(has_word(name, word) for word in words):
             return segment
     return "total"
 
 
-def _pick(columns: list[WindColumn], role: str, source: str) -> WindColumn | None:
+def _cells(body: list[tuple[int, list[str]]], position: int) -> list[str]:
+    return [cells[position].strip() if position < len(cells) else "" for _, cells in body]
+
+
+def _without_repeats(
+    columns: list[WindColumn], body: list[tuple[int, list[str]]]
+) -> list[WindColumn]:
+    """Columns that repeat an earlier one (same name, same cells) collapse into it: Wind writes
+    an indicator twice when it was picked twice. Same-named columns whose cells differ stay,
+    and are refused if a quantity is read from them (see ``_pick``)."""
+    kept: list[WindColumn] = []
+    for column in columns:
+        twin = any(
+            c.name == column.name
+            and c.unit == column.unit
+            and _cells(body, c.position) == _cells(body, column.position)
+            for c in kept
+        )
+        if not twin:
+            kept.append(column)
+    return kept
+
+
+def _pick(
+    columns: list[WindColumn], role: str, source: str, body: list[tuple[int, list[str]]]
+) -> WindColumn | None:
+    """The column of a quantity: the first of its field names that some column has; a daily
+    figure beats a cumulative one, which is never read as the day's figure."""
     for word in ROLES[role]:
-        hits = [c for c in columns if word in c.name.lower()]
+        kinds = {c.position: field_kind(c.name, word) for c in columns}
+        hits = [c for c in columns if kinds[c.position] not in (None, "cumulative")]
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
-            names = "; ".join(c.name for c in hits)
+            names = "; ".join(f"{c.name} (column {c.position + 1})" for c in hits)
+            differ = ""
+            first, second = hits[0], hits[1]
+            if first.name == second.name:
+                for line, cells in body:
+                    a, b = (
+                        cells[c.position].strip() if c.position < len(cells) else ""
+                        for c in (first, second)
+                    )
+                    if a != b:
+                        differ = f"; the same-named columns differ on row {line}: {a!r} vs {b!r}"
+                        break
             raise DataError(
-                f"{source}: several columns could be the {role} ({names}); "
-                "pass instrument= with a word that picks one"
+                f"{source}: several columns could be the {role} ({names}){differ}; "
+                "pass instrument= with a word that picks one, or remove the extra column"
             )
     return None
 
@@ -100,12 +144,9 @@ def parse_wind(
 ) -> Parsed:
     """Read a Wind export into an unvalidated tidy frame (prices in the market's currency)."""
     source = str(path)
-    reader = csv.reader(io.StringIO(read_text(path)))
     header: dict[str, list[str]] = {}
     body: list[tuple[int, list[str]]] = []
-    for cells in reader:
-        if not cells:
-            continue
+    for line, cells in read_rows(path):
         if not body:
             kind = _header_kind(cells[0])
             if kind is not None:
@@ -113,10 +154,10 @@ def parse_wind(
                 continue
             if parse_dates(pd.Series([cells[0]])).isna().iat[0]:
                 raise DataError(
-                    f"{source}, row {reader.line_num}: expected a Wind header row "
+                    f"{source}, row {line}: expected a Wind header row "
                     f"(指标名称, 单位, ...) or a dated row, found {cells[0]!r}"
                 )
-        body.append((reader.line_num, cells))
+        body.append((line, cells))
 
     for kind in ("name", "unit"):
         if kind not in header:
@@ -129,10 +170,10 @@ def parse_wind(
         WindColumn(j, names[j].strip(), units[j].strip() if j < len(units) else "")
         for j in range(1, len(names))
     ]
-    columns = [c for c in columns if _segment_of(c.name) == segment]
+    columns = [c for c in _without_repeats(columns, body) if _segment_of(c.name) == segment]
     if instrument is not None:
-        columns = [c for c in columns if instrument.lower() in c.name.lower()]
-    picked = {role: _pick(columns, role, source) for role in ROLES}
+        columns = [c for c in columns if has_word(c.name, instrument)]
+    picked = {role: _pick(columns, role, source, body) for role in ROLES}
     if picked["close"] is None:
         available = "; ".join(n.strip() for n in names[1:]) or "none"
         raise DataError(
@@ -157,7 +198,12 @@ def parse_wind(
         },
         dtype="object",
     )
-    return tidy_from_raw(raw, source=source, scale=scale)
+    # Wind leaves the close empty on a day without listed trades, even when the day has block
+    # trades (volume, turnover, average price): that day has no close, it is not an error.
+    parsed = tidy_from_raw(raw, source=source, scale=scale, missing_close="warning")
+    close = picked["close"]
+    is_settlement = any(field_kind(close.name, word) for word in SETTLEMENT_WORDS)
+    return dataclasses.replace(parsed, close_is_settlement=is_settlement)
 
 
 def _without_idle_segment(

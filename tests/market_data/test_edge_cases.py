@@ -67,7 +67,7 @@ def test_row_numbers_count_lines_not_records(write):
 def test_dates_outside_the_calendar_are_named(write):
     report = md.check(write("p.csv", "date,close\n2025-03-03,80\n2205-03-04,81\n"))
     assert [(p.row, p.check, p.value) for p in report.errors] == [(3, "date", "2205-03-04")]
-    assert "outside the trading calendar's years 1990-2060" in report.errors[0].message
+    assert "outside the trading calendar's years 1970-2060" in report.errors[0].message
 
 
 def test_a_dated_row_without_values(write):
@@ -127,3 +127,58 @@ def test_icap_ambiguous_system(write):
         md.load(path, market="cea", options=md.SourceOptions(system="pilot"))
     beijing = md.load(path, market="cea", options=md.SourceOptions(system="Beijing pilot"))
     assert list(beijing.close) == [90.1]
+
+
+# Three crashes of the past: each is now read, or refused with the project's DataError (exit 3).
+
+
+def test_bare_cr_line_endings_are_read(write):
+    """Old Mac spreadsheets end lines with a bare CR; the csv module raised csv.Error."""
+    path = write("cr.csv", "date,close\r2025-03-03,80\r2025-03-04,81\r")
+    frame = md.load(path)
+    assert list(frame.close) == [80.0, 81.0]
+    report = md.check(write("cr2.csv", "date,close\r2025-03-03,80\r2025-03-04,-81\r"))
+    assert [(p.row, p.column) for p in report.errors] == [(3, "close")]
+
+
+def test_unreadable_csv_is_a_data_error(write):
+    path = write("huge.csv", "date,close\n2025-03-03," + "8" * 200_000 + "\n")
+    with pytest.raises(md.DataError, match="not readable as CSV"):
+        md.load(path)
+
+
+def test_dates_outside_pandas_range_are_named(write):
+    """Year 1500 or 9999 once raised pandas' OutOfBoundsDatetime."""
+    path = write("old.csv", "date,close\n1500-01-02,80\n2025-03-04,81\n99991231,82\n")
+    report = md.check(path)
+    assert [(p.row, p.column, p.value) for p in report.errors] == [
+        (2, "date", "1500-01-02"),
+        (4, "date", "99991231"),
+    ]
+    assert "a year from 1678 to 2261" in report.errors[0].message
+
+
+def test_an_all_blank_bulletin_file_is_a_data_error(write):
+    """Only commas and spaces: once an IndexError."""
+    with pytest.raises(md.DataError, match="every line is blank"):
+        md.load(write("blank.csv", ",,,\n , ,\n"), format="seee")
+
+
+@pytest.mark.parametrize(
+    ("text", "args"),
+    [
+        ("date,close\n2025-03-03," + "8" * 200_000 + "\n", []),
+        ("date,close\n1500-01-02,80\n", []),
+        (",,,\n , ,\n", ["--format", "seee"]),
+    ],
+)
+def test_the_command_line_exits_with_the_data_code(write, text, args):
+    from click.testing import CliRunner
+
+    from desk import exit_codes
+    from desk.cli import cli
+
+    path = write("bad.csv", text)
+    result = CliRunner().invoke(cli, ["data", "show", "--source", str(path), *args])
+    assert result.exit_code == exit_codes.DATA, result.output
+    assert "Traceback" not in result.output

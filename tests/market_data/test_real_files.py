@@ -111,7 +111,9 @@ def test_bulletins_band_holds_across_the_missing_months(bulletins):
 
 
 def test_nzu_spot_plain_csv(shared_data):
-    nzu = md.load(shared_data / "nzu_spot.csv", market="nzu")
+    with pytest.warns(md.DataWarning, match="23 warnings") as caught:  # weekend prices
+        nzu = md.load(shared_data / "nzu_spot.csv", market="nzu")
+    assert "2010-05-29 is a Saturday" in str(caught[0].message)
     assert nzu.attrs["currency"] == "NZD"
     assert len(nzu) == 2268
     assert nzu.index[0] == pd.Timestamp("2010-05-14")
@@ -156,10 +158,21 @@ def test_every_real_trading_day_is_a_shanghai_session(bulletins, wind):
     assert not calendar.is_session("2024-02-09")  # Spring Festival eve, exchange closed
 
 
+# Each shared file and the market it is loaded under; nothing else is passed.
+MARKETS = {
+    "cea_seee_bulletins.csv": "cea",
+    "cea_wind_daily.csv": "cea",
+    "cea_wind_export_raw.csv": "cea",
+    "eua_ice_front_month.csv": "eua",
+    "gdea_wind_export_raw.csv": "gdea",
+    "nzu_spot.csv": "nzu",
+    "usdcny_wind_edb.csv": "series",
+}
+
+
 def test_all_shared_files_load_without_errors(shared_data):
-    markets = {"nzu_spot.csv": "nzu"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", md.DataWarning)
         for path in sorted(shared_data.glob("*.csv")):
-            frame = md.load(path, market=markets.get(path.name, "cea"))
+            frame = md.load(path, market=MARKETS.get(path.name, "cea"))
             assert len(frame) > 800, path.name

@@ -43,7 +43,7 @@ def test_unparseable_date(write):
     assert (error.row, error.column, error.value, error.check) == (3, "date", "2025-13-45", "date")
     assert str(error) == (
         f"{path}, row 3, column 'date', value '2025-13-45': cannot read this as a date "
-        "(use YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
+        "(use YYYY-MM-DD, YYYY/M/D or YYYYMMDD, a year from 1678 to 2261)"
     )
 
 

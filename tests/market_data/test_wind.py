@@ -103,3 +103,54 @@ def test_duplicate_day_in_a_wind_export(write):
 def test_newest_first_is_the_layout_not_an_error(write):
     frame = md.load(write("gdea.csv", GDEA_CHINESE, encoding="gb18030"), market="cea")
     assert frame.index.equals(pd.DatetimeIndex(["2024-06-03", "2024-06-04"], name="date"))
+
+
+# A pilot export as Wind writes it when an indicator was picked twice: the day's turnover twice
+# under one name, beside the cumulative turnover.
+REPEATED = """指标名称,P:收盘价:配额,P:当日成交量:配额,P:当日成交额:配额,P:当日成交额:配额,P:累计成交额:配额
+频率,日,日,日,日,日
+单位,元/吨,吨,元,元,元
+指标ID,S1,S2,S3,S3,S5
+来源,X,X,X,X,X
+2024/6/4,45.20,100,4520,4520,1004520
+2024/6/3,44.80,50,2240,2240,1000000
+2024/6/2,,,,,997760
+数据来源：Wind
+"""
+
+
+def test_repeated_identical_columns_collapse_and_daily_beats_cumulative(write):
+    frame = md.load(write("p.csv", REPEATED, encoding="gb18030"), market="gdea")
+    assert list(frame.turnover) == [2240.0, 4520.0]  # the day's, not the cumulative 1,004,520
+    assert list(frame.volume) == [50.0, 100.0]
+
+
+def test_repeated_columns_that_differ_are_refused(write):
+    text = REPEATED.replace("2024/6/3,44.80,50,2240,2240", "2024/6/3,44.80,50,2240,2250")
+    with pytest.raises(md.DataError, match=r"several columns could be the turnover") as caught:
+        md.load(write("p.csv", text, encoding="gb18030"), market="gdea")
+    assert "differ on row 7: '2240' vs '2250'" in str(caught.value)
+
+
+def test_a_cumulative_column_alone_is_not_the_days_figure(write):
+    text = "\n".join(
+        ",".join(c for j, c in enumerate(line.split(",")) if j not in (3, 4))
+        for line in REPEATED.splitlines()
+    )
+    frame = md.load(write("p.csv", text, encoding="gb18030"), market="gdea")
+    assert frame.turnover.isna().all()
+
+
+def test_fields_match_whole_words(write):
+    """ "Open" is not "Open Interest", "Settle" is not "Previous Settle"; a settlement read as
+    the close may lie outside the day's range (one warning)."""
+    text = """Indicator Name,F: Open Interest,F: Previous Settle,F: Settle,F: Open,F: High,F: Low
+Unit,lots,EUR/t,EUR/t,EUR/t,EUR/t,EUR/t
+2025-03-04,900,70.1,70.9,70.2,70.6,70.0
+2025-03-03,800,69.0,70.1,69.5,70.1,69.4
+"""
+    path = write("f.csv", text)
+    with pytest.warns(md.DataWarning, match="1 warning"):
+        frame = md.load(path, market="eua")
+    assert list(frame.close) == [70.1, 70.9] and list(frame.open) == [69.5, 70.2]
+    assert "settlement price(s) outside" in frame.attrs["warnings"][0]
