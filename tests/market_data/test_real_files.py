@@ -176,3 +176,35 @@ def test_all_shared_files_load_without_errors(shared_data):
         for path in sorted(shared_data.glob("*.csv")):
             frame = md.load(path, market=MARKETS.get(path.name, "cea"))
             assert len(frame) > 800, path.name
+
+
+def test_guangdong_wind_export(shared_data):
+    """The daily turnover twice and a cumulative one; +12.4 % after 2016-06-08 and 15 weekend rows
+    are warnings; five days of block trades only (no close) are left out."""
+    path = shared_data / "gdea_wind_export_raw.csv"
+    with pytest.warns(md.DataWarning, match="21 warnings"):
+        gdea = md.load(path, market="gdea")
+    assert len(gdea) == 2475 and gdea.attrs["format"] == "wind"
+    assert gdea.index[0] == pd.Timestamp("2013-12-19") and gdea.close.iloc[0] == 60.17
+    assert gdea.iloc[-1].turnover == 35_472.6  # the day's, not the cumulative 5.77e9
+    checks = [p.check for p in md.check(path, market="gdea").warnings]
+    assert (checks.count("band"), checks.count("session"), checks.count("missing")) == (1, 15, 5)
+
+
+def test_usdcny_wind_edb_export(shared_data):
+    path = shared_data / "usdcny_wind_edb.csv"
+    assert md.detect_format(path) == "edb"
+    usdcny = md.load(path, market="series")
+    assert len(usdcny) == 10_993  # 16,206 rows less the #N/A days
+    assert (usdcny.index[0], usdcny.close.iloc[0]) == (pd.Timestamp("1981-01-02"), 1.5341)
+    assert (usdcny.index[-1], usdcny.close.iloc[-1]) == (pd.Timestamp("2025-05-15"), 7.2132)
+
+
+def test_ice_eua_front_month(shared_data):
+    """The settlement is the price; 688 settlements outside the traded range are one warning,
+    and the 34 weekend rows of 2012-2014 are warnings."""
+    path = shared_data / "eua_ice_front_month.csv"
+    with pytest.warns(md.DataWarning, match="35 warnings"):
+        eua = md.load(path, market="eua")
+    assert len(eua) == 3356 and eua.close.iloc[-1] == 44.33  # settle; the file's close is 44.78
+    assert "688 settlement price(s)" in eua.attrs["warnings"][0]
