@@ -10,7 +10,6 @@ prices, from the session after their last date to the deadline, with output-driv
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,14 +29,14 @@ from backtest.history import compare, cost_table, stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.result import BacktestResult, PathResults
 from desk.book_file import load_book
-from desk.cli_common import finite
+from desk.cli_common import finite, load_sources
 from desk.files import write_all_atomic
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.markets import market_rules
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import fit_volatility
-from market_data import REFERENCE, DataWarning, calendar_for, load, merge_sources
+from market_data import REFERENCE, calendar_for
 from strategies.registry import make_strategy, names, parse_params
 from strategies.rules import RULES
 
@@ -83,14 +82,7 @@ def default_book() -> Path:
 
 def load_prices(sources: tuple[str, ...], market: str) -> pd.DataFrame:
     """The first source, its gaps filled from the next ones (``market_data.merge_sources``)."""
-    rules = market_rules(market)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # shown by `carbon data show`
-        frames = [load(source, market=rules) for source in sources]
-    frame = frames[0]
-    for other in frames[1:]:
-        frame = merge_sources(frame, other).frame
-    return frame
+    return load_sources(sources, market_rules(market))
 
 
 def strategies_for(request: BacktestRequest) -> list[Any]:

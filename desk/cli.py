@@ -33,8 +33,10 @@ from desk.cli_common import (
 from desk.nightly_cli import init_command, nightly_command
 from engine.errors import ModelError
 from engine.markets import market_rules
+from engine.validation.rolling import CANDIDATES, HORIZONS
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
+    REFERENCE,
     DataWarning,
     check,
     load,
@@ -56,6 +58,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     3 bad or missing market data, 4 impossible configuration,
     5 no usable volatility model, 6 no feasible plan,
     7 a critical alert is open, 8 the audit chain is broken,
+    9 the validated model is in the Basel red zone,
     141 the reader of the output went away (| head).
     """
     ctx.ensure_object(dict)["debug"] = debug
@@ -276,6 +279,144 @@ def simulate_command(
     )
     for path in run.files:
         click.echo(f"wrote {path}")
+
+
+@cli.group(cls=CarbonGroup)
+def model() -> None:
+    """Volatility models: validate them on a price history by their forecasts."""
+
+
+@model.command("validate")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    default=(REFERENCE,),
+    show_default=True,
+    help="'reference' or a price file; several are merged, the first preferred.",
+)
+@read_options
+@click.option(
+    "--models",
+    default=",".join(c.name for c in CANDIDATES),
+    show_default=True,
+    help="Comma-separated candidates to validate and rank.",
+)
+@click.option(
+    "--origins",
+    default="month-end",
+    show_default=True,
+    help="'month-end', or comma-separated dates with a close (YYYY-MM-DD).",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First month-end origin.")
+@click.option("--max-origins", type=click.IntRange(min=1), help="Keep the latest N origins.")
+@click.option(
+    "--horizons",
+    default=",".join(map(str, HORIZONS)),
+    show_default=True,
+    help="Sessions ahead to score (the longest sets how far each origin simulates).",
+)
+@click.option(
+    "--paths",
+    type=click.IntRange(min=100),
+    default=10_000,
+    show_default=True,
+    help="Simulated paths per origin and candidate.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="The same seed, the same scores.",
+)
+@click.option(
+    "--min-observations",
+    type=click.IntRange(min=100),
+    default=250,
+    show_default=True,
+    help="Fewest daily returns a fit at an origin needs.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("validation"),
+    show_default=True,
+    help="Folder for validation.html, scores.csv and summary.json.",
+)
+def model_validate_command(
+    sources: tuple[str, ...],
+    market: str,
+    fmt: str,
+    models: str,
+    origins: str,
+    since: Any,
+    max_origins: int | None,
+    horizons: str,
+    paths: int,
+    seed: int,
+    min_observations: int,
+    out: Path,
+    **kwargs: Any,
+) -> None:
+    """Refit each candidate at every origin on the data up to it, simulate ahead, and score
+    the forecasts against what happened: band coverage, PIT, CRPS, VaR backtests (Kupiec,
+    Christoffersen, Basel traffic light). Ranks the candidates by out-of-sample CRPS.
+    Exits 9 when the chosen model is in the Basel red zone."""
+    import pandas as pd
+
+    from desk.cli_common import load_sources
+    from desk.simulate import prepare_output
+    from desk.validate import validate_prices, write_validation
+    from engine.validation import ValidationSpec, candidate
+
+    rules = market_rules(market)
+    chosen = tuple(candidate(name) for name in models.split(",") if name.strip())
+    try:
+        steps = tuple(int(h) for h in horizons.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{horizons!r} is not a list of whole sessions", param_hint="--horizons"
+        ) from None
+    dates = None
+    if origins != "month-end":
+        try:
+            dates = tuple(pd.Timestamp(d.strip()) for d in origins.split(","))
+        except ValueError:
+            raise click.BadParameter(
+                f"{origins!r}: use 'month-end' or YYYY-MM-DD dates", param_hint="--origins"
+            ) from None
+    spec = ValidationSpec(
+        horizons=steps,
+        paths=paths,
+        seed=seed,
+        band=rules.daily_band,
+        min_observations=min_observations,
+        origins=dates,
+        max_origins=max_origins,
+    )
+    prepare_output(out)
+    frame = load_sources(sources, rules, fmt, source_options(kwargs))
+    result = validate_prices(
+        frame, rules, spec, chosen, pd.Timestamp(since) if since is not None else None
+    )
+    files = write_validation(result, rules, " + ".join(sources), out)
+    table = Table("rank", "model", "score", "90 % band, 1-20", "90 % band, all", "zone")
+    for name, row in result.summary.iterrows():
+        table.add_row(
+            str(row["rank"]),
+            str(name),
+            f"{row['score']:.3f}",
+            f"{row['cover90_early']:.1%}",
+            f"{row['cover90_all']:.1%}",
+            row["zone"],
+        )
+    OutputConsole().print(table)
+    click.echo(f"chosen: {result.reason}")
+    for path in files:
+        click.echo(f"wrote {path}")
+    if result.zone == "red":
+        sys.exit(exit_codes.MODEL_RED)
 
 
 @cli.command("optimise")

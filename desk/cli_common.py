@@ -65,6 +65,24 @@ def read_options(command):
     return command
 
 
+def load_sources(
+    sources: tuple[str, ...], rules: Any, fmt: str = "auto", options: SourceOptions | None = None
+) -> Any:
+    """The first source, its gaps filled from the next ones (``market_data.merge_sources``);
+    the data's warnings are left to ``carbon data show``."""
+    import warnings
+
+    from market_data import DataWarning, load, merge_sources
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        frames = [load(s, market=rules, format=fmt, options=options) for s in sources]  # type: ignore[arg-type]
+    frame = frames[0]
+    for other in frames[1:]:
+        frame = merge_sources(frame, other).frame
+    return frame
+
+
 def source_options(kwargs: dict[str, Any]) -> SourceOptions:
     return SourceOptions(
         segment=kwargs["segment"],

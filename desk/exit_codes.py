@@ -9,4 +9,5 @@ MODEL = 5  # no usable volatility model: too little data, a flat series, a faile
 INFEASIBLE = 6  # no plan meets the constraints, or the solvers failed
 CRITICAL_ALERT = 7  # the run worked, and a critical alert is open (cron and CI act on it)
 AUDIT_BROKEN = 8  # `carbon audit verify`: the audit chain or an audited row was changed
+MODEL_RED = 9  # `carbon model validate`: the chosen model is in the Basel red zone
 PIPE_CLOSED = 141  # the reader of the output went away (`| head`): the shell's code for SIGPIPE

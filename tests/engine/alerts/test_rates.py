@@ -91,15 +91,15 @@ def test_kernel_and_pandas_count_the_same_firings_on_simulated_paths(settings):
 
 def test_rates_of_two_seeds_agree_within_their_monte_carlo_error():
     rules = AlertRules.from_dict({"reference": {"price": 80.0}})
-    first = alert_rates(simulated(2_000, seed=1), rules, market=CEA, last_close=80.0)
-    second = alert_rates(simulated(2_000, seed=2), rules, market=CEA, last_close=80.0)
+    first = alert_rates(simulated(3_000, seed=1), rules, market=CEA, last_close=80.0)
+    second = alert_rates(simulated(3_000, seed=2), rules, market=CEA, last_close=80.0)
     assert list(first.index) == ["close_to_close", "cumulative", "reference", "band_lock"]
     for rule in ("cumulative", "reference", "band_lock"):
         a, b = first.loc[rule], second.loc[rule]
         assert a.per_year > 0 and 0 < a.se < 0.1 * a.per_year
         assert abs(a.per_year - b.per_year) < 4 * math.hypot(a.se, b.se), rule
         assert a.per_year == pytest.approx(a.up_per_year + a.down_per_year)
-    assert first.attrs == {"paths": 2_000, "days": 252, "years": 1.0}
+    assert first.attrs == {"paths": 3_000, "days": 252, "years": 1.0}
 
 
 def test_scaling_the_paths_scales_nothing_in_the_rates():
