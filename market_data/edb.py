@@ -23,7 +23,7 @@ from engine.markets import NO_CURRENCY, MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, parse_dates, tidy_from_raw
 from market_data.names import has_word
-from market_data.text import read_rows
+from market_data.text import Rows, read_rows
 from market_data.units import price_unit
 
 METADATA: dict[str, tuple[str, ...]] = {
@@ -101,12 +101,19 @@ def _check_unit(unit: str, name: str, rules: MarketRules, source: str) -> None:
         )
 
 
-def parse_edb(path: str | Path, rules: MarketRules, *, instrument: str | None = None) -> Parsed:
-    """Read a Wind EDB export into an unvalidated tidy frame (one indicator, as the close)."""
+def parse_edb(
+    path: str | Path,
+    rules: MarketRules,
+    *,
+    instrument: str | None = None,
+    rows: Rows | None = None,
+) -> Parsed:
+    """Read a Wind EDB export into an unvalidated tidy frame (one indicator, as the close);
+    ``rows``: the file's rows when already read (a workbook's sheet)."""
     source = str(path)
     metadata: dict[str, list[str]] = {}
     body: list[tuple[int, list[str]]] = []
-    for line, cells in read_rows(path):
+    for line, cells in read_rows(path) if rows is None else rows:
         if not body:
             kind = metadata_kind(cells[0])
             if kind is not None:

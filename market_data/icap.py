@@ -21,7 +21,7 @@ import pandas as pd
 from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import read_rows
+from market_data.text import Rows, read_rows
 from market_data.units import currency_of
 
 # Words of the names ICAP gives the systems of the markets the engine knows.
@@ -34,9 +34,9 @@ SYSTEM_NAMES: dict[str, tuple[str, ...]] = {
 _CURRENCY_IN_FIELD = re.compile(r"(?:\(|\bin\s+)([A-Za-z€$]{1,3})\)?\s*$")
 
 
-def _read(path: str | Path) -> tuple[list[str], list[str], list[tuple[int, list[str]]]]:
+def _read(path: str | Path, rows: Rows | None = None) -> tuple[list[str], list[str], Rows]:
     source = str(path)
-    rows = read_rows(path)
+    rows = read_rows(path) if rows is None else rows
     if len(rows) < 3:
         raise DataError(f"{source}: an ICAP export has two header rows and then data rows")
     (_, systems), (line, fields) = rows[0], rows[1]
@@ -51,9 +51,9 @@ def _read(path: str | Path) -> tuple[list[str], list[str], list[tuple[int, list[
     return filled, [f.strip() for f in fields], rows[2:]
 
 
-def icap_systems(path: str | Path) -> list[str]:
+def icap_systems(path: str | Path, *, rows: Rows | None = None) -> list[str]:
     """The systems an ICAP export holds, in column order."""
-    systems, _, _ = _read(path)
+    systems, _, _ = _read(path, rows)
     return list(dict.fromkeys(s for s in systems[1:] if s))
 
 
@@ -81,7 +81,12 @@ def _choose_system(systems: list[str], wanted: tuple[str, ...], source: str) -> 
 
 
 def parse_icap(
-    path: str | Path, rules: MarketRules, *, system: str | None = None, field: str = "secondary"
+    path: str | Path,
+    rules: MarketRules,
+    *,
+    system: str | None = None,
+    field: str = "secondary",
+    rows: Rows | None = None,
 ) -> Parsed:
     """Read one system's prices from an ICAP export into an unvalidated tidy frame.
 
@@ -89,9 +94,10 @@ def parse_icap(
         system: the system's name as ICAP writes it (or words of it); by default the names of
             ``rules.code`` (``"china"`` for the CEA, ``"eu ets"`` for the EUA, ...).
         field: ``"secondary"`` (the secondary-market price) or ``"primary"`` (auctions).
+        rows: the file's rows when already read (a workbook's sheet).
     """
     source = str(path)
-    systems, fields, body = _read(path)
+    systems, fields, body = _read(path, rows)
     wanted = (system.lower(),) if system else SYSTEM_NAMES.get(rules.code, (rules.code,))
     chosen = _choose_system(systems, wanted, source)
     positions = [

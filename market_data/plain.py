@@ -17,7 +17,7 @@ import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import existing_file, read_rows
+from market_data.text import Rows, existing_file, read_rows
 
 DATE_NAMES: tuple[str, ...] = ("date", "trade_date", "datetime", "time", "day", "timestamp")
 PRICE_NAMES: tuple[str, ...] = ("settle", "settlement", "close", "price", "last")
@@ -56,9 +56,9 @@ def _read_parquet(path: Path) -> tuple[list[str], list[int], dict[str, list[str]
     return list(cells), list(range(1, len(table) + 1)), cells
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[int], dict[str, list[str]]]:
-    """Column names, line numbers and cells of a CSV file."""
-    rows = read_rows(path)
+def _read_table(path: Path, rows: Rows | None) -> tuple[list[str], list[int], dict[str, list[str]]]:
+    """Column names, line numbers and cells of a CSV file (or of a sheet's ``rows``)."""
+    rows = read_rows(path) if rows is None else rows
     if not rows:
         raise DataError(f"{path}: the file is empty")
     header = [h.strip() for h in rows[0][1]]
@@ -71,13 +71,18 @@ def _read_csv(path: Path) -> tuple[list[str], list[int], dict[str, list[str]]]:
 
 
 def parse_plain(
-    path: str | Path, *, date_column: str | None = None, price_column: str | None = None
+    path: str | Path,
+    *,
+    date_column: str | None = None,
+    price_column: str | None = None,
+    rows: Rows | None = None,
 ) -> Parsed:
-    """Read a date/price table (``.csv`` or ``.parquet``) into an unvalidated tidy frame."""
+    """Read a date/price table (``.csv`` or ``.parquet``, or a sheet's ``rows``) into an
+    unvalidated tidy frame."""
     source = str(path)
     path = existing_file(path)
-    is_parquet = path.suffix.lower() in (".parquet", ".pq")
-    columns, rows, cells = _read_parquet(path) if is_parquet else _read_csv(path)
+    is_parquet = rows is None and path.suffix.lower() in (".parquet", ".pq")
+    columns, lines, cells = _read_parquet(path) if is_parquet else _read_table(path, rows)
     date = _find(columns, date_column, DATE_NAMES)
     price = _find(columns, price_column, PRICE_NAMES)
     if date is None or price is None:
@@ -85,7 +90,7 @@ def parse_plain(
             f"{source}: need a date column ({date_column or ' / '.join(DATE_NAMES)}) and a "
             f"price column ({price_column or ' / '.join(PRICE_NAMES)}); found {columns}"
         )
-    raw = pd.DataFrame({"row": rows, "date": cells[date], "close": cells[price]}, dtype=object)
+    raw = pd.DataFrame({"row": lines, "date": cells[date], "close": cells[price]}, dtype=object)
     for role, names in OPTIONAL.items():
         found = _find(columns, None, names)
         if found is not None and found not in (date, price):

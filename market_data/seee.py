@@ -13,7 +13,7 @@ import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import read_rows
+from market_data.text import Rows, read_rows
 
 COLUMNS: dict[str, str] = {
     "trade_date": "date",
@@ -28,10 +28,11 @@ COLUMNS: dict[str, str] = {
 REQUIRED: tuple[str, ...] = ("trade_date", "close")
 
 
-def parse_seee(path: str | Path) -> Parsed:
-    """Read a bulletin table into an unvalidated tidy frame."""
+def parse_seee(path: str | Path, *, rows: Rows | None = None) -> Parsed:
+    """Read a bulletin table into an unvalidated tidy frame; ``rows``: the file's rows when
+    already read (a workbook's sheet)."""
     source = str(path)
-    rows = read_rows(path)
+    rows = read_rows(path) if rows is None else rows
     if not rows:
         raise DataError(f"{source}: no header row and no data (every line is blank)")
     header = [h.strip() for h in rows[0][1]]

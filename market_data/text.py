@@ -11,6 +11,9 @@ from market_data.errors import DataError
 
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 
+# Non-blank records of a table, each with its line (a text file) or row (a sheet) number.
+Rows = list[tuple[int, list[str]]]
+
 
 def existing_file(path: str | Path) -> Path:
     """``path`` if it names a readable file; a ``DataError`` that says what is wrong if not."""
@@ -36,7 +39,7 @@ def read_text(path: str | Path) -> str:
     raise DataError(f"{path}: the file is neither UTF-8 nor GB18030 text")
 
 
-def read_rows(path: str | Path) -> list[tuple[int, list[str]]]:
+def read_rows(path: str | Path) -> Rows:
     """Non-empty CSV records with the line each starts on, as an editor numbers lines."""
     reader = csv.reader(io.StringIO(read_text(path)))
     rows = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Literal
 
@@ -168,9 +169,10 @@ def _band_problems(
 
 
 def report(
-    parsed: Parsed, rules: MarketRules, source: str, band: Band = "market"
+    parsed: Parsed, rules: MarketRules, source: str, band: Band = "market", *, strict: bool = False
 ) -> ValidationReport:
-    """Parsing problems and value problems of one source, in row order."""
+    """Parsing problems and value problems of one source, in row order; ``strict``: every
+    warning is an error."""
     problems = parsed.problems + validate_frame(
         parsed.frame,
         rules,
@@ -179,15 +181,25 @@ def report(
         band=band,
         close_is_settlement=parsed.close_is_settlement,
     )
+    if strict:
+        problems = [_as_error(p) for p in problems]
     problems.sort(key=lambda p: (p.row or 0, p.severity))
     return ValidationReport(source=source, rows=len(parsed.frame), problems=tuple(problems))
 
 
+def _as_error(problem: Problem) -> Problem:
+    if problem.severity == "error":
+        return problem
+    message = f"{problem.message} (a warning, an error under strict checking)"
+    return dataclasses.replace(problem, severity="error", message=message)
+
+
 def accept(
-    parsed: Parsed, rules: MarketRules, source: str, band: Band = "market"
+    parsed: Parsed, rules: MarketRules, source: str, band: Band = "market", *, strict: bool = False
 ) -> ValidationReport:
-    """Raise ``DataError`` with every error; emit the warnings as one ``DataWarning``."""
-    result = report(parsed, rules, source, band)
+    """Raise ``DataError`` with every error (every warning too, if ``strict``); emit the
+    warnings as one ``DataWarning``."""
+    result = report(parsed, rules, source, band, strict=strict)
     result.raise_for_errors()
     if result.warnings:
         count = len(result.warnings)

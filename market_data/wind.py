@@ -25,7 +25,7 @@ from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, parse_dates, parse_numbers, tidy_from_raw
 from market_data.names import field_kind, has_word
-from market_data.text import read_rows
+from market_data.text import Rows, read_rows
 from market_data.units import money_scale, price_unit, volume_scale
 
 Segment = Literal["total", "listed", "block"]
@@ -141,12 +141,14 @@ def parse_wind(
     *,
     segment: Segment = "total",
     instrument: str | None = None,
+    rows: Rows | None = None,
 ) -> Parsed:
-    """Read a Wind export into an unvalidated tidy frame (prices in the market's currency)."""
+    """Read a Wind export into an unvalidated tidy frame (prices in the market's currency);
+    ``rows``: the file's rows when already read (a workbook's sheet)."""
     source = str(path)
     header: dict[str, list[str]] = {}
     body: list[tuple[int, list[str]]] = []
-    for line, cells in read_rows(path):
+    for line, cells in read_rows(path) if rows is None else rows:
         if not body:
             kind = _header_kind(cells[0])
             if kind is not None:
