@@ -3,7 +3,9 @@ step with who, when and a note), the scan watermarks and the notifier deliveries
 
 An alert is stored once: the table is unique on the engine's key (rule, instrument, date and the
 rule's parameters) and on those columns themselves, and a re-run's duplicates are ignored. Every
-stored alert and every change of state is appended to the audit chain in the same transaction.
+stored alert, every change of state, every delivery's outcome and every move of a watermark is
+appended to the audit chain in the same transaction (so that marking a delivery ``sent`` or
+moving a watermark to 2030 by hand is found by ``carbon audit verify``).
 Writers here run inside the caller's ``store.transaction`` so that they can land together with
 other writes (the check's watermark, the nightly run's record); readers need none.
 """
@@ -20,7 +22,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from desk import audit
-from desk.store import ensure_schema, now_utc, open_store, require_transaction
+from desk.store import (
+    ensure_schema,
+    now_utc,
+    open_store,
+    require_transaction,
+    schema_version,
+    transaction,
+)
 from engine.alerts.records import SEVERITIES, Alert, Severity
 from engine.errors import ConfigurationError
 
@@ -72,6 +81,11 @@ MIGRATIONS = (
         PRIMARY KEY (alert_id, notifier)
     );
     CREATE INDEX alert_deliveries_due ON alert_deliveries (status, notifier);
+    """,
+    # version 2: deliveries and watermarks are audited; the rows of an older store are adopted
+    # into the chain by ``ensure_alert_schema`` in the same transaction
+    """
+    CREATE INDEX alert_scans_by_date ON alert_scans (last_date);
     """,
 )
 
@@ -149,14 +163,41 @@ class Delivery:
 
 
 def ensure_alert_schema(conn: sqlite3.Connection) -> None:
-    """Make (or migrate) the alert tables and the audit chain they write to."""
+    """Make (or migrate) the alert tables and the audit chain they write to. Taking a store
+    from version 1 records its deliveries and watermarks in the chain ("adopted")."""
     audit.ensure_audit_schema(conn)
-    ensure_schema(conn, "alerts", MIGRATIONS)
+    if schema_version(conn, "alerts") == len(MIGRATIONS):
+        return
+    with transaction(conn):
+        legacy = 0 < schema_version(conn, "alerts") < 2
+        ensure_schema(conn, "alerts", MIGRATIONS)
+        if legacy:
+            adopt_unaudited(conn)
 
 
-def open_alert_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
-    """``store.open_store`` with the alert tables ready."""
-    conn = open_store(path, create=create)
+def adopt_unaudited(conn: sqlite3.Connection) -> int:
+    """Record in the chain the deliveries and watermarks that have no entry yet (those of a
+    store made before they were audited); returns how many. Call inside a transaction."""
+    require_transaction(conn, "adopt_unaudited")
+    adopted = 0
+    for table, sql in (
+        (audit.DELIVERIES, "SELECT alert_id, notifier FROM alert_deliveries"),
+        (audit.SCANS, "SELECT instrument, source, scan FROM alert_scans"),
+    ):
+        for row in conn.execute(sql).fetchall():
+            key = table.key_of(dict(zip(row.keys(), tuple(row), strict=True)))
+            if not audit.history(conn, table.kind, key):
+                audit.append_row(conn, table, tuple(row), "adopted")
+                adopted += 1
+    return adopted
+
+
+def open_alert_store(
+    path: str | Path, *, create: bool = True, key_file: str | Path | None = None
+) -> sqlite3.Connection:
+    """``store.open_store`` with the alert tables ready (``key_file``: the configuration's
+    audit key file, ``desk.audit_key``)."""
+    conn = open_store(path, create=create, key_file=key_file)
     try:
         ensure_alert_schema(conn)
     except BaseException:
@@ -231,6 +272,7 @@ def insert_alerts(
                     "updated_at) VALUES (?, ?, 'pending', 0, ?)",
                     (stored.id, name, now),
                 )
+                audit.append_row(conn, audit.DELIVERIES, (stored.id, name), "pending")
         new.append(stored)
     return new
 
@@ -398,14 +440,19 @@ def set_watermark(
 ) -> None:
     """Record that ``scan`` has covered the history to ``last_date`` (a watermark never moves
     back: a check of an older history, as a backdated night, leaves it). Call inside the
-    transaction that stores the scan's alerts, so the two land together."""
+    transaction that stores the scan's alerts, so the two land together. A move is recorded
+    in the audit chain; a check that covers nothing new writes nothing."""
     require_transaction(conn, "set_watermark")
+    before = watermark(conn, instrument, source, scan)
+    if before is not None and before >= last_date:
+        return
     conn.execute(
         "INSERT INTO alert_scans (instrument, source, scan, last_date, updated_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (instrument, source, scan) DO UPDATE SET "
         "last_date = max(last_date, excluded.last_date), updated_at = excluded.updated_at",
         (instrument, source, scan, last_date.isoformat(), now or now_utc()),
     )
+    audit.append_row(conn, audit.SCANS, (instrument, source, scan), "moved")
 
 
 # -- deliveries --------------------------------------------------------------------------------
@@ -459,8 +506,11 @@ def record_delivery(
     """Count one try of a delivery: sent when ``error`` is ``None``, else failed (and due
     again on the next check). Call inside ``store.transaction``."""
     require_transaction(conn, "record_delivery")
-    conn.execute(
+    cursor = conn.execute(
         "UPDATE alert_deliveries SET status = ?, attempts = attempts + 1, last_error = ?, "
         "updated_at = ? WHERE alert_id = ? AND notifier = ?",
         ("sent" if error is None else "failed", error, now or now_utc(), alert_id, notifier),
     )
+    if cursor.rowcount:
+        event = "sent" if error is None else "failed"
+        audit.append_row(conn, audit.DELIVERIES, (alert_id, notifier), event)

@@ -1,9 +1,12 @@
 """The desk's SQLite store: where the file lives, how it is opened, and how its tables are made.
 
 One file holds the alerts, their deliveries, the scan watermarks and the audit chain (and the
-nightly runs and plans). It runs in WAL mode: a reader works on a snapshot and never blocks a
-writer, a writer never breaks a reader, and a writer killed mid-transaction leaves the last
-committed state (SQLite rolls the unfinished transaction back when the file is next opened).
+nightly runs and plans). The file, its ``-wal`` and ``-shm`` (SQLite gives them the database's
+mode) and the folders made for it are private to their owner: 0600 and 0700.
+
+It runs in WAL mode: a reader works on a snapshot and never blocks a writer, a writer never
+breaks a reader, and a writer killed mid-transaction leaves the last committed state (SQLite
+rolls the unfinished transaction back when the file is next opened).
 
 Each family of tables has a name and a list of migrations (DDL scripts); ``ensure_schema`` applies
 the ones a store has not had yet, inside one transaction, and records the version reached in
@@ -12,6 +15,7 @@ the ones a store has not had yet, inside one transaction, and records the versio
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -19,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from desk.files import PRIVATE_FILE, make_private, make_private_folder
 from engine.errors import ConfigurationError
 
 STORE_ENV = "CARBON_STORE"
@@ -69,11 +74,41 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def open_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
+class StoreConnection(sqlite3.Connection):
+    """A store's connection; ``audit_key`` is the key its audit entries are authenticated
+    with (``desk.audit_key``): ``None`` for none, ``MISSING`` until it is looked up."""
+
+    audit_key: object = None
+    audit_key_file: Path | None = None
+
+
+MISSING = object()
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file empty and 0600 (an empty file is an empty SQLite database), so
+    that it and the ``-wal`` and ``-shm`` SQLite makes with its mode are never open to others;
+    an existing one is made private when it is ours."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            make_private(existing)
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create the store {path}: {exc.strerror}") from None
+    os.close(handle)
+
+
+def open_store(
+    path: str | Path, *, create: bool = True, key_file: str | Path | None = None
+) -> sqlite3.Connection:
     """Open (and with ``create``, make) the store at ``path``: WAL journal, foreign keys on,
     a busy timeout for concurrent writers, rows as ``sqlite3.Row``, autocommit between the
     explicit transactions of ``transaction``. Raises ``StoreError`` when the file cannot be
     made, opened or written, is not a SQLite database, or (without ``create``) does not exist.
+    ``key_file`` is the configuration's audit key file (``desk.audit_key.load_key`` says which
+    key wins); the key is read when the first audit entry is written or checked.
     """
     path = Path(path).expanduser()
     if not create and not path.is_file():
@@ -82,14 +117,19 @@ def open_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
             "names another)"
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
     except OSError as exc:
         folder = path.parent
         raise StoreError(f"cannot create the store's folder {folder}: {exc.strerror}") from None
+    _create_private(path)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=StoreConnection
+        )
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from None
+    conn.audit_key = MISSING
+    conn.audit_key_file = None if key_file is None else Path(key_file)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -196,7 +236,8 @@ def ensure_schema(conn: sqlite3.Connection, name: str, migrations: Sequence[str]
             f"the store {_file_of(conn)} has version {current} of the {name!r} tables; this "
             f"carbon-desk knows version {target}: upgrade carbon-desk"
         )
-    with transaction(conn):
+    inside = conn.in_transaction  # a caller's transaction (a migration that also writes rows)
+    with contextlib.nullcontext(conn) if inside else transaction(conn):
         current = schema_version(conn, name)  # again, under the write lock
         for script in migrations[current:]:
             for statement in _statements(script):

@@ -98,7 +98,7 @@ def test_open_store_settings_and_schema(conn):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
-    assert schema_version(conn, "alerts") == 1 and schema_version(conn, "audit") == 1
+    assert schema_version(conn, "alerts") == 2 and schema_version(conn, "audit") == 2
     before = conn.total_changes
     open_alert_store(Path(conn.execute("PRAGMA database_list").fetchone()[2])).close()
     ensure_schema(conn, "alerts", MIGRATIONS)
@@ -457,7 +457,7 @@ def test_a_writer_killed_mid_transaction_leaves_the_store_consistent(tmp_path):
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
               for table in ("alerts", "audit", "alert_deliveries")]  # fmt: skip
-    assert counts == [40, 40, 40]
+    assert counts == [40, 80, 40]  # an entry for each alert and one for each delivery
     assert audit.verify(conn) is None
     orphans = conn.execute(
         "SELECT count(*) FROM alerts a WHERE NOT EXISTS "
