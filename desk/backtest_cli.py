@@ -29,14 +29,14 @@ from backtest.history import compare, cost_table, stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.result import BacktestResult, PathResults
 from desk.book_file import load_book
-from desk.cli_common import finite, load_sources
+from desk.cli_common import book_read_options, finite, load_sources, source_options
 from desk.files import write_all_atomic
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.markets import market_rules
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import fit_volatility
-from market_data import REFERENCE, calendar_for
+from market_data import REFERENCE, SourceOptions, calendar_for
 from strategies.registry import make_strategy, names, parse_params
 from strategies.rules import RULES
 
@@ -63,6 +63,9 @@ class BacktestRequest:
     out: Path = Path("backtest")
     fills: FillSettings = field(default_factory=FillSettings)
     allow_integrated: bool = False
+    market: str | None = None  # the book's market when None
+    fmt: str = "auto"
+    options: SourceOptions = field(default_factory=SourceOptions)
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,24 @@ def default_book() -> Path:
     raise ConfigurationError("no default book file is installed: pass --book BOOK.toml")
 
 
-def load_prices(sources: tuple[str, ...], market: str) -> pd.DataFrame:
+def load_prices(
+    sources: tuple[str, ...],
+    market: str,
+    fmt: str = "auto",
+    options: SourceOptions | None = None,
+) -> pd.DataFrame:
     """The first source, its gaps filled from the next ones (``market_data.merge_sources``)."""
-    return load_sources(sources, market_rules(market))
+    return load_sources(sources, market_rules(market), fmt, options)
+
+
+def prices_market(request: BacktestRequest, book: Any) -> str:
+    """The market the prices are read as: the book's; ``--market`` may only confirm it."""
+    if request.market is not None and request.market.lower() != book.market:
+        raise ConfigurationError(
+            f"--market {request.market}: the book {book.entity!r} is for market "
+            f"{book.market!r}; backtest prices of its market, or a book of {request.market!r}"
+        )
+    return book.market
 
 
 def strategies_for(request: BacktestRequest) -> list[Any]:
@@ -100,7 +118,9 @@ def strategies_for(request: BacktestRequest) -> list[Any]:
 def run_backtest_command(request: BacktestRequest) -> BacktestRun:
     prepare_output(request.out)
     book = load_book(request.book or default_book())
-    prices = load_prices(request.sources, book.market)
+    prices = load_prices(
+        request.sources, prices_market(request, book), request.fmt, request.options
+    )
     strategies = strategies_for(request)
     if request.paths is None:
         return _history(request, book, prices, strategies)
@@ -350,6 +370,7 @@ def _holdings(result: BacktestResult, path: Path) -> None:
     help="'reference' or a price file; several are merged, the first preferred "
     "(the exchange's bulletins, then a Wind export: the full CEA history).",
 )
+@book_read_options
 @click.option(
     "--book",
     "book_path",
@@ -409,7 +430,8 @@ def _holdings(result: BacktestResult, path: Path) -> None:
 def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str, ...],
                      book_path: Path | None, paths: int | None, years: tuple[int, ...],
                      seed: int, liquidity_share: float, fallback_liquidity: float, impact: float,
-                     carry_over: bool, allow_integrated: bool, out: Path) -> None:  # fmt: skip
+                     carry_over: bool, allow_integrated: bool, out: Path, market: str | None,
+                     fmt: str, **read: Any) -> None:  # fmt: skip
     """Backtest a strategy against the others and "buy at the deadline": compliance cost per
     cycle on the history (or its distribution on simulated paths), ledger, metrics and plots."""
     if strategy != "all" and strategy not in names():
@@ -435,6 +457,9 @@ def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str,
         out=out,
         fills=fills,
         allow_integrated=allow_integrated,
+        market=market,
+        fmt=fmt,
+        options=source_options(read),
     )
     run = run_backtest_command(request)
     with pd.option_context("display.width", 160, "display.max_columns", 20):

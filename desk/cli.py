@@ -10,7 +10,6 @@ import json
 import math
 import re
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ from desk import exit_codes
 from desk.alerts_cli import alerts, audit_group
 from desk.backtest_cli import backtest_command
 from desk.cli_common import (
-    MARKET_OPTION,
     SOURCE_OPTION,
     CarbonGroup,
     OutputConsole,
     finite,
     given,
+    load_sources,
     read_options,
     source_options,
 )
@@ -37,9 +36,7 @@ from engine.validation.rolling import CANDIDATES, HORIZONS
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
     REFERENCE,
-    DataWarning,
     check,
-    load,
     summarise,
 )
 
@@ -76,9 +73,8 @@ def data() -> None:
 def data_show(source: str, market: str, fmt: str, as_json: bool, **kwargs: Any) -> None:
     """Summarise a price history: range, rows, last close, returns, gaps and warnings."""
     rules = market_rules(market)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # listed in the summary instead
-        frame = load(source, market=rules, format=fmt, options=source_options(kwargs))  # type: ignore[arg-type]
+    # The warnings are listed in the summary instead.
+    frame = load_sources((source,), rules, fmt, source_options(kwargs))
     summary = summarise(frame, rules)
     if as_json:
         click.echo(json.dumps(finite(summary.to_dict())))
@@ -127,6 +123,13 @@ def _print_summary(summary: Any) -> None:
     for day, before, after in summary.basis_changes:
         table.add_row("price basis", f"{before} -> {after} on {day}")
     table.add_row("warnings", str(len(summary.warnings)))
+    if summary.flagged:
+        kinds = ", ".join(f"{check} {count:,}" for check, count in summary.flagged)
+        table.add_row("flagged", f"{_plural(sum(c for _, c in summary.flagged), 'row')} ({kinds})")
+    if summary.left_out:
+        table.add_row(
+            "left out", f"{_plural(len(summary.left_out), 'outlier')} (--keep-outliers keeps them)"
+        )
     OutputConsole().print(table)
     for text in summary.warnings[:5]:  # plain lines: one warning a line, for grep
         click.echo(f"warning: {text}")
@@ -171,7 +174,7 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
 
 @cli.command("simulate")
 @SOURCE_OPTION
-@MARKET_OPTION
+@read_options
 @click.option(
     "--paths", type=click.IntRange(min=1), default=10_000, show_default=True, help="Price paths."
 )
@@ -230,6 +233,8 @@ def simulate_command(
     thin: bool,
     model_file: Path | None,
     min_observations: int,
+    fmt: str,
+    **read: Any,
 ) -> None:
     """Fit the volatility model, simulate prices and write the fan chart (PNG), the quantile
     table (CSV) and the fitted model (JSON)."""
@@ -256,6 +261,8 @@ def simulate_command(
             thin=thin,
             pinned=model_file,
             min_observations=min_observations,
+            fmt=fmt,
+            options=source_options(read),
         )
     except ModelError as exc:  # name the command line's options, not the Python arguments
         text = re.sub(r"pass min_observations=(\d+)", r"pass --min-observations \1", str(exc))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 import select
+import shlex
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -34,15 +36,25 @@ SOURCE_OPTION = click.option(
     show_default=True,
     help="'reference' for the embedded reference market, or the path of a price file.",
 )
+BOOK_MARKET_OPTION = click.option(
+    "--market",
+    type=click.Choice(sorted(MARKETS), case_sensitive=False),
+    default=None,
+    help="The market whose rules apply to the prices (default: the book's market).",
+)
 READ_OPTIONS = (
-    MARKET_OPTION,
     click.option(
         "--format",
         "fmt",
         type=click.Choice(FORMATS),
         default="auto",
         show_default=True,
-        help="The file's layout: Wind export, exchange bulletins, ICAP export or date/price.",
+        help="The file's layout: Wind export, Wind EDB export, exchange bulletins, ICAP export "
+        "or date/price (ICE-style futures files too); a workbook (.xlsx, .xls) in any of them.",
+    ),
+    click.option(
+        "--sheet",
+        help="Workbooks with several sheets of data: the sheet's name or number (from 1).",
     ),
     click.option(
         "--segment",
@@ -51,29 +63,73 @@ READ_OPTIONS = (
         show_default=True,
         help="Wind exports with listing and block trades: which series to read.",
     ),
-    click.option("--instrument", help="Wind exports of several series: a word of the one wanted."),
+    click.option(
+        "--instrument", help="Wind and EDB exports of several series: a word of the one wanted."
+    ),
     click.option("--system", help="ICAP exports: the system's name (default: by market)."),
     click.option("--date-column", help="Plain tables: the date column's name."),
     click.option("--price-column", help="Plain tables: the price column's name."),
+    click.option("--strict", is_flag=True, help="Warnings in the data are errors."),
+    click.option(
+        "--keep-outliers",
+        is_flag=True,
+        help="Keep the rows flagged as absurd closes, which are otherwise left out.",
+    ),
 )
+READ_ARGS = "carbon.read_args"  # ctx.meta: the read options given, as command-line words
 
 
 def read_options(command):
-    """The options that say how to read a price file."""
-    for option in reversed(READ_OPTIONS):
+    """The options that say which market's rules apply and how to read a price file: the same
+    on every command that reads prices."""
+    for option in reversed((MARKET_OPTION, *READ_OPTIONS)):
         command = option(command)
     return command
+
+
+def book_read_options(command):
+    """``read_options`` for a command whose book names the market (``--market`` defaults to
+    it)."""
+    for option in reversed((BOOK_MARKET_OPTION, *READ_OPTIONS)):
+        command = option(command)
+    return command
+
+
+def read_args(market: str, fmt: str, options: SourceOptions) -> list[str]:
+    """The command-line words that read a file as ``load`` was asked to (defaults left out), so
+    that a printed hint runs as printed."""
+    words = [] if market == "cea" else ["--market", market]
+    if fmt != "auto":
+        words += ["--format", fmt]
+    if options.segment != "total":
+        words += ["--segment", options.segment]
+    named = {
+        "--sheet": options.sheet,
+        "--instrument": options.instrument,
+        "--system": options.system,
+        "--date-column": options.date_column,
+        "--price-column": options.price_column,
+    }
+    for flag, value in named.items():
+        if value is not None:
+            words += [flag, str(value)]
+    return [*words, "--strict"] if options.strict else words
 
 
 def load_sources(
     sources: tuple[str, ...], rules: Any, fmt: str = "auto", options: SourceOptions | None = None
 ) -> Any:
     """The first source, its gaps filled from the next ones (``market_data.merge_sources``);
-    the data's warnings are left to ``carbon data show``."""
+    the data's warnings are left to ``carbon data show``. The read options are remembered for
+    the hint of an error (see ``CarbonGroup``)."""
     import warnings
 
     from market_data import DataWarning, load, merge_sources
 
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        code = rules if isinstance(rules, str) else rules.code
+        ctx.meta[READ_ARGS] = read_args(code, fmt, options or SourceOptions())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         frames = [load(s, market=rules, format=fmt, options=options) for s in sources]  # type: ignore[arg-type]
@@ -84,12 +140,17 @@ def load_sources(
 
 
 def source_options(kwargs: dict[str, Any]) -> SourceOptions:
+    """The ``SourceOptions`` of a command's ``read_options`` (``--format`` and ``--market``
+    aside)."""
     return SourceOptions(
         segment=kwargs["segment"],
         instrument=kwargs["instrument"],
         system=kwargs["system"],
         date_column=kwargs["date_column"],
         price_column=kwargs["price_column"],
+        sheet=kwargs["sheet"],
+        strict=kwargs["strict"],
+        keep_outliers=kwargs["keep_outliers"],
     )
 
 
@@ -108,7 +169,7 @@ class CarbonGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             code = _exit_code(exc)
-            say(f"error: {_one_line(exc, code)}")
+            say(f"error: {_one_line(exc, code, ctx.meta.get(READ_ARGS, ()))}")
             if code == exit_codes.FAILURE:
                 say("(run again with --debug for the traceback)")
             ctx.exit(code)
@@ -158,14 +219,15 @@ class OutputConsole(Console):
         raise BrokenPipeError("the reader of standard output went away")
 
 
-def _one_line(exc: Exception, code: int) -> str:
+def _one_line(exc: Exception, code: int, read: Sequence[str] = ()) -> str:
     if code == exit_codes.FAILURE:
         return f"{type(exc).__name__}: {exc}"
     problems = getattr(exc, "problems", ())
     if len(problems) > 1:
+        command = shlex.join(["carbon", "data", "validate", problems[0].source, *read])
         return (
             f"{len(problems)} problems in market data; the first: {problems[0]} "
-            f"(carbon data validate {problems[0].source} lists them all)"
+            f"({command} lists them all)"
         )
     return str(exc).replace("\n", " ")
 

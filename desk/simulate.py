@@ -4,7 +4,6 @@ table and the fitted model."""
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ matplotlib.use("Agg")  # files only: no display on servers and under cron
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from desk.cli_common import load_sources
 from desk.files import write_all_atomic
 from engine.errors import ConfigurationError, ModelError
 from engine.markets import MarketRules
@@ -25,7 +25,7 @@ from engine.volatility import (
     VolatilityParams,
     fit_volatility,
 )
-from market_data import DataWarning, calendar_for, load
+from market_data import SourceOptions, calendar_for
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ def run_simulation(
     thin: bool = False,
     pinned: Path | None = None,
     min_observations: int = ADVISED_OBSERVATIONS,
+    fmt: str = "auto",
+    options: SourceOptions | None = None,
 ) -> SimulationRun:
     """Load the prices, fit (or load a pinned model), simulate and write the three files.
 
@@ -85,9 +87,7 @@ def run_simulation(
     and a note says when the source goes further.
     """
     prepare_output(out)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # shown by `carbon data show`
-        frame = load(source, market=rules)
+    frame = load_sources((source,), rules, fmt, options)  # warnings: `carbon data show`
     calendar = calendar_for(rules.calendar)
     diagnostics = None
     notes: list[str] = []

@@ -91,6 +91,7 @@ def tidy_from_raw(
     newest_first_allowed: bool = True,
     empty_days: Literal["drop", "error"] = "drop",
     missing_close: Literal["error", "warning"] = "error",
+    unsorted: Literal["error", "sort"] = "error",
 ) -> Parsed:
     """Turn a table of raw text cells into a tidy frame.
 
@@ -108,6 +109,9 @@ def tidy_from_raw(
         missing_close: what a dated row with values but no close is: an error, or a warning
             and the row left out (a pilot market's day of block or auction trades only, which
             publishes a volume and an average price but no close).
+        unsorted: what dates out of order are: an error, or (``"sort"``, for a source whose
+            rows carry no order of their own, such as ICAP's export) a warning, the rows sorted
+            by date. Duplicate dates are errors either way.
 
     Rows whose date and values are all blank, and undated notes without values (Wind's trailing
     source line), are dropped. Everything else that cannot be read becomes a ``Problem``;
@@ -174,6 +178,18 @@ def tidy_from_raw(
     steps = np.diff(frame.index.to_numpy()).astype(np.int64)
     if newest_first_allowed and (steps < 0).sum() > (steps > 0).sum():
         frame, rows, readable = frame.iloc[::-1], rows[::-1], readable[::-1]
+    values = frame.index.to_numpy()
+    if unsorted == "sort" and (values[1:] < values[:-1]).any():
+        first = int(np.flatnonzero(values[1:] < values[:-1])[0]) + 1
+        message = (
+            f"dates out of order ({frame.index[first].date()} after "
+            f"{frame.index[first - 1].date()}); the rows were sorted by date"
+        )
+        problems.append(
+            Problem("warning", "order", source, int(rows[first]), "date", None, message)
+        )
+        order = np.argsort(values, kind="stable")
+        frame, rows, readable = frame.iloc[order], rows[order], readable[order]
     problems.extend(_order_problems(frame.index, rows, source))
     frame, rows = frame.loc[readable], rows[readable]
     return Parsed(frame=frame, rows=np.ascontiguousarray(rows), problems=problems)

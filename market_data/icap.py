@@ -8,7 +8,8 @@ price series appears in two column groups; their values are coalesced, the first
 winning. Prices are sparse: a system without a price on a date has a blank cell there.
 
 The loader reads one system's secondary-market price as the close. Prices are taken to be in the
-market's currency: a field marked with another currency is never read.
+market's currency: a field marked with another currency is never read. Rows out of date order are
+sorted, with a warning; a date twice is an error.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def parse_icap(
         },
         dtype="object",
     )
-    return tidy_from_raw(raw, source=source)
+    # Rows out of date order (an export re-sorted by another column) are sorted, with a warning.
+    return tidy_from_raw(raw, source=source, unsorted="sort")
 
 
 def looks_like_icap(head: str) -> bool:

@@ -23,7 +23,8 @@ class Gap:
 @dataclass(frozen=True)
 class Summary:
     """Range, size, last close, daily log-return statistics, gaps against the market's calendar,
-    price-basis changes and the source's warnings."""
+    price-basis changes, the source's warnings, the rows its warnings flagged by kind of check
+    (most first: ``(("session", 15), ("missing", 5))``) and the outlier rows left out."""
 
     market: str
     source: str
@@ -45,6 +46,8 @@ class Summary:
     longest_gaps: tuple[Gap, ...]
     basis_changes: tuple[tuple[str, str, str], ...]
     warnings: tuple[str, ...]
+    flagged: tuple[tuple[str, int], ...] = ()
+    left_out: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,4 +100,8 @@ def summarise(frame: pd.DataFrame, rules: MarketRules, *, gaps_shown: int = 3) -
             (str(day.date()), str(row.before), str(row.after)) for day, row in changes.iterrows()
         ),
         warnings=tuple(frame.attrs.get("warnings", ())),
+        flagged=tuple(
+            sorted(dict(frame.attrs.get("flagged", {})).items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
+        left_out=tuple(frame.attrs.get("left_out", ())),
     )
