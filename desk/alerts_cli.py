@@ -1,4 +1,4 @@
-"""``carbon alerts`` (check, list, show, ack, resolve) and ``carbon audit verify``.
+"""``carbon alerts`` (check, list, show, ack, resolve); ``carbon audit`` is ``desk.audit_cli``.
 
 The store is the file named by ``--store``, else ``CARBON_STORE``, else ``[run] store`` of the
 ``--config`` file, else ``$XDG_DATA_HOME/carbon-desk/store.sqlite`` (``desk.store.store_path``).
@@ -11,6 +11,7 @@ import getpass
 import json
 import sqlite3
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,19 @@ from desk import alert_store, audit, exit_codes
 from desk.alert_check import CheckResult, check_alerts, instrument_for, source_key
 from desk.alert_config import AlertConfig, load_alert_config, read_alert_file
 from desk.alert_store import STATES, StoredAlert
+from desk.audit_cli import audit_group
 from desk.cli_common import (
     SOURCE_OPTION,
     CarbonGroup,
     OutputConsole,
-    load_sources,
     read_options,
     source_options,
     stream_gone,
 )
-from desk.store import open_store, store_path, transaction
+from desk.store import store_path, transaction
 from engine.alerts import SEVERITIES, AlertRules
 from engine.markets import market_rules
-from market_data import calendar_for
+from market_data import DataWarning, calendar_for, load
 
 STORE_OPTION = click.option(
     "--store",
@@ -125,8 +126,9 @@ def check_command(
         path = store_path(store, file.store)
     else:
         config, path = AlertConfig(AlertRules.for_market(rules)), store_path(store)
-    # The data's warnings: `carbon data show` lists them.
-    frame = load_sources((source,), rules, fmt, source_options(kwargs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # `carbon data show` lists them
+        frame = load(source, market=rules, format=fmt, options=source_options(kwargs))  # type: ignore[arg-type]
     closes = frame["close"]
     gaps = calendar_for(rules.calendar).session_gaps(pd.DatetimeIndex(closes.index))
     conn = alert_store.open_alert_store(path)
@@ -391,46 +393,4 @@ alerts.command("ack")(_move_command("acknowledged"))
 alerts.command("resolve")(_move_command("resolved"))
 
 
-@click.group(name="audit", cls=CarbonGroup)
-def audit_group() -> None:
-    """The audit chain of the store: every alert, change of state, run and plan."""
-
-
-@audit_group.command("verify")
-@CONFIG_OPTION
-@STORE_OPTION
-@JSON_OPTION
-def verify_command(config_path: Path | None, store: Path | None, as_json: bool) -> None:
-    """Recompute the chain and compare every audited row with its latest entry.
-
-    Exits 0 when intact, 8 when broken (the first broken link is named).
-    """
-    conn = open_store(_store(store, config_path), create=False)
-    try:
-        found, head = audit.problems(conn)
-    finally:
-        conn.close()
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "intact": not found,
-                    "entries": head.entries,
-                    "head": head.head,
-                    "problems": [
-                        {"seq": p.seq, "kind": p.kind, "key": p.key, "problem": p.problem}
-                        for p in found
-                    ],
-                }
-            )
-        )
-    elif found:
-        more = f" ({len(found)} problems in all)" if len(found) > 1 else ""
-        click.echo(f"audit chain broken at {found[0]}{more}", err=True)
-    else:
-        click.echo(
-            f"audit chain intact: {head.entries} entries, every audited row matches its "
-            f"latest entry; head {head.head}"
-        )
-    if found:
-        sys.exit(exit_codes.AUDIT_BROKEN)
+__all__ = ["alerts", "audit_group"]  # `carbon audit` lives in desk.audit_cli

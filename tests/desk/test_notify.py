@@ -81,16 +81,59 @@ RECORD = {"id": 7, "key": "abc123", "rule": "cumulative", "severity": "critical"
           "message": "CEA fell 10.1 %", "figures": {"close": 64.74, "move": -0.101}}  # fmt: skip
 
 
-def test_webhook_posts_the_alert_as_json(hook):
-    notifier = WebhookNotifier("hook", hook.url, headers={"Authorization": "Bearer t0ken"})
+def test_webhook_posts_the_alert_as_json(hook, monkeypatch):
+    monkeypatch.setenv("CARBON_WEBHOOK_TOKEN", "t0ken")
+    notifier = WebhookNotifier("hook", hook.url, token_env="CARBON_WEBHOOK_TOKEN",
+                               headers={"Accept": "application/json"})  # fmt: skip
+    assert "t0ken" not in repr(notifier)
     notifier.send(RECORD)
     (request,) = hook.requests
     assert request["path"] == "/carbon" and request["body"] == RECORD
     headers = request["headers"]
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     assert headers["X-Carbon-Alert-Key"] == "abc123"
-    assert headers["Authorization"] == "Bearer t0ken"
+    assert headers["Authorization"] == "Bearer t0ken" and headers["Accept"] == "application/json"
     assert headers["User-Agent"].startswith("carbon-desk/")
+
+
+def test_webhook_token_from_a_private_file_and_url_from_the_environment(
+    hook, tmp_path, monkeypatch
+):
+    token = tmp_path / "hook.token"
+    token.write_text("s3cret\n")
+    token.chmod(0o644)
+    monkeypatch.setenv("HOOK_URL", hook.url)
+    notifier = WebhookNotifier("hook", url_env="HOOK_URL", token_file=str(token))
+    with pytest.raises(NotifyError, match=r"open to other users \(mode 0644\): chmod 600"):
+        notifier.send(RECORD)
+    token.chmod(0o600)
+    notifier.send(RECORD)
+    assert hook.requests[-1]["headers"]["Authorization"] == "Bearer s3cret"
+    monkeypatch.delenv("HOOK_URL")
+    with pytest.raises(NotifyError, match=r"HOOK_URL \(url_env\) is not set"):
+        notifier.send(RECORD)
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-Api-Key", "Cookie", "X-Auth-Token"])
+def test_a_credential_written_in_the_configuration_is_refused_unshown(header):
+    with pytest.raises(
+        ConfigurationError, match=f"headers.{header} = '<redacted>' holds a cr"
+    ) as e:
+        WebhookNotifier("hook", "https://hooks.example.com/x", headers={header: "Bearer s3cret"})
+    assert "s3cret" not in str(e.value) and "token_env" in str(e.value)
+    with pytest.raises(ConfigurationError, match="holds a user or password") as e:
+        WebhookNotifier("hook", "https://bob:s3cret@hooks.example.com/x")
+    assert "s3cret" not in str(e.value)
+
+
+def test_a_failing_webhook_names_its_url_without_query_or_token(monkeypatch):
+    monkeypatch.setenv("CARBON_WEBHOOK_TOKEN", "s3cret")
+    notifier = WebhookNotifier("hook", "http://127.0.0.1:9/carbon?sig=s3cret", retries=0,
+                               timeout_s=2, token_env="CARBON_WEBHOOK_TOKEN")  # fmt: skip
+    with pytest.raises(NotifyError) as e:
+        notifier.send(RECORD)
+    assert "s3cret" not in str(e.value)
+    assert str(e.value).startswith("POST http://127.0.0.1:9/carbon?<redacted> failed after 1 try")
 
 
 def test_webhook_retries_a_500_with_backoff(hook):
