@@ -1,14 +1,16 @@
 """The nightly run's configuration: one TOML file (``desk/defaults/desk.toml`` is the commented
 example that ``carbon init`` writes and that ``carbon nightly`` runs without ``--config``).
 
-Everything is validated before anything runs: an unknown key, a value of the wrong type or out
-of range, a book file that is missing or invalid, an entity whose market has no source: each
-raises ``ConfigurationError`` naming the file, the key and the value.
+Everything is validated before anything runs, against the bounds declared once in
+``desk.config_schema`` (pydantic models): an unknown key, a value of the wrong type, not finite
+or out of range, a date outside the calendars, a path that is not what it must be (``out`` a
+folder, ``store`` a file, never blank), a book file that is missing or invalid, an entity whose
+market has no source: each raises ``ConfigurationError`` naming the file, the key and the value.
+Notifier files stay inside the configuration's folder (``desk.alert_config``).
 """
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from desk.book_file import load_book
+from desk.config_schema import (
+    DeskModel,
+    EntityModel,
+    MarketModel,
+    OptimiserModel,
+    RunModel,
+    TargetsModel,
+    validate,
+)
+from desk.secrets import redact_text
 from engine.book import ComplianceBook
 from engine.errors import ConfigurationError
 from engine.markets import MARKETS
@@ -84,7 +96,8 @@ class Entity:
 @dataclass(frozen=True)
 class DeskConfig:
     """A validated configuration. ``alerts`` is the raw ``[alerts]`` table, already checked by
-    ``desk.alert_config``; ``path`` is the file it came from."""
+    ``desk.alert_config``; ``path`` is the file it came from; ``text`` its text, credentials
+    redacted (what ``run.json`` records); ``audit_key_file`` the ``[audit] key_file``."""
 
     path: Path
     run: RunSettings
@@ -94,58 +107,7 @@ class DeskConfig:
     targets: Targets
     alerts: Mapping[str, Any] = field(default_factory=dict)
     text: str = ""
-
-
-def _fail(path: Path, key: str, value: object, rule: str) -> ConfigurationError:
-    return ConfigurationError(f"{path}: {key} = {value!r} {rule}")
-
-
-class _Table:
-    """Typed reads of one TOML table that name the key and value when they fail, and refuse
-    keys that no read asked for."""
-
-    def __init__(self, path: Path, prefix: str, data: object) -> None:
-        if not isinstance(data, Mapping):
-            raise _fail(path, prefix, data, "must be a table")
-        self.path, self.prefix, self.data = path, prefix, dict(data)
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        self.seen.add(name)
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise _fail(self.path, self.key(name), value, f"must be a {names}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _fail(self.path, self.key(name), value, "must be finite")
-        return value
-
-    def number(self, name: str, default: Any, low: float, high: float = math.inf) -> Any:
-        value = self.get(name, (float,), default)
-        if value is not None and not low <= value <= high:
-            raise _fail(self.path, self.key(name), value, f"must lie in [{low:g}, {high:g}]")
-        return value
-
-    def integer(self, name: str, default: Any, low: int, high: float = math.inf) -> Any:
-        value = self.get(name, (int,), default)
-        if value is not None and not low <= value <= high:
-            raise _fail(self.path, self.key(name), value, f"must lie in [{low}, {high:g}]")
-        return value
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            known = ", ".join(sorted(self.seen))
-            raise _fail(self.path, self.key(unknown[0]), self.data[unknown[0]],
-                        f"is not a known key (known here: {known})")  # fmt: skip
+    audit_key_file: Path | None = None
 
 
 RESERVED = {"alerts.json", "metrics.json", "run.json", "report.html"}
@@ -162,39 +124,67 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _run(path: Path, data: object, base: Path) -> RunSettings:
-    t = _Table(path, "run", data)
-    store = t.get("store", str, None)
-    run = RunSettings(
-        seed=t.integer("seed", 0, 0, 2**63 - 1),
-        paths=t.integer("paths", 100_000, 10, 10_000_000),
-        scenarios=t.integer("scenarios", 1_000, 2, 100_000),
-        every=t.integer("every", 10, 1, 250),
-        out=_resolve(base, t.get("out", str, "runs")),
-        store=None if store is None else _resolve(base, store),
+def _fail(path: Path, key: str, value: object, rule: str) -> ConfigurationError:
+    return ConfigurationError(f"{path}: {key} = {value!r}: {rule}")
+
+
+def _folder(path: Path, key: str, value: str, base: Path) -> Path:
+    """A folder the night writes into: missing (it is made) or a folder, never a file or a
+    device (``out = "/dev/null"``)."""
+    folder = _resolve(base, value)
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                what = "names a file" if parent.is_file() else "names no folder"
+                where = "" if parent == folder else f" ({parent} is not a folder)"
+                raise _fail(path, key, value, f"{what}{where}: give a folder for the runs")
+            break
+    return folder
+
+
+def _store_file(path: Path, value: str, base: Path) -> Path:
+    store = _resolve(base, value)
+    if store.exists() and not store.is_file():
+        raise _fail(path, "run.store", value, "names a folder or a device, not a store file")
+    for parent in store.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _fail(path, "run.store", value, f"{parent} is not a folder")
+            break
+    return store
+
+
+def _run(path: Path, model: RunModel, base: Path) -> RunSettings:
+    return RunSettings(
+        seed=model.seed,
+        paths=model.paths,
+        scenarios=model.scenarios,
+        every=model.every,
+        out=_folder(path, "run.out", model.out, base),
+        store=None if model.store is None else _store_file(path, model.store, base),
     )
-    t.done()
-    return run
 
 
-def _markets(path: Path, data: object) -> dict[str, MarketSource]:
-    tables = _Table(path, "markets", data)
+def _markets(path: Path, models: Mapping[str, MarketModel]) -> dict[str, MarketSource]:
     markets = {}
-    for code, body in tables.data.items():
-        tables.seen.add(code)
+    for code, model in models.items():
         if code not in MARKETS:
             raise _fail(path, f"markets.{code}", code, f"is not a market ({', '.join(MARKETS)})")
-        t = _Table(path, f"markets.{code}", body)
-        source = t.get("source", str, "reference")
-        model_file = t.get("model_file", str, None)
+        source = model.source
+        if source != "reference":
+            source = str(_resolve(path.parent, source))
+            if Path(source).is_dir():
+                raise _fail(path, f"markets.{code}.source", model.source,
+                            "names a folder, not a price file")  # fmt: skip
         markets[code] = MarketSource(
             code=code,
-            source=source if source == "reference" else str(_resolve(path.parent, source)),
-            allow_integrated=t.get("allow_integrated", bool, False),
-            model_file=None if model_file is None else _existing(path, code, model_file),
-            min_observations=t.integer("min_observations", ADVISED_OBSERVATIONS, 1),
+            source=source,
+            allow_integrated=model.allow_integrated,
+            model_file=None
+            if model.model_file is None
+            else _existing(path, code, model.model_file),
+            min_observations=model.min_observations or ADVISED_OBSERVATIONS,
         )
-        t.done()
     return markets
 
 
@@ -205,66 +195,22 @@ def _existing(path: Path, code: str, value: str) -> Path:
     return model
 
 
-def _optimiser(path: Path, data: object) -> OptimiserConfig:
-    t = _Table(path, "optimiser", data)
-    frontier = t.get("frontier", list, [0.0, 0.5, 1.0, 2.0, 4.0])
-    for i, value in enumerate(frontier):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not 0 <= value < math.inf:
-            raise _fail(path, f"optimiser.frontier[{i}]", value, "must be a number >= 0")
-    config = OptimiserConfig(
-        lambda_=t.number("lambda", 1.0, 0.0, 1e6),
-        liquidity_t=t.number("liquidity_t", 200_000.0, 1.0),
-        impact=t.number("impact", 0.02, 0.0, 1.0),
-        frontier=tuple(float(v) for v in frontier),
-        tree_leaves=t.integer("tree_leaves", 64, 1, 4096),
-    )
-    t.done()
-    return config
-
-
-def _targets(path: Path, data: object) -> Targets:
-    t = _Table(path, "targets", data)
-    targets = Targets(
-        carbon_asset_return=t.number("carbon_asset_return", None, -1.0, 10.0),
-        compliance_cost_max=t.number("compliance_cost_max", None, -1e12, 1e12),
-        cost_saving_min=t.number("cost_saving_min", None, -1e12, 1e12),
-        intensity_reduction=t.number("intensity_reduction", None, 0.0, 1.0),
-        intensity_base=t.number("intensity_base", None, 0.0),
-        intensity_target_year=t.integer("intensity_target_year", None, 2000, 2100),
-        coverage_min=t.number("coverage_min", None, 0.0, 10.0),
-    )
-    t.done()
-    parts = (targets.intensity_reduction, targets.intensity_base)
-    if (parts[0] is None) != (parts[1] is None):
-        raise _fail(path, "targets.intensity_base", targets.intensity_base,
-                    "and targets.intensity_reduction go together")  # fmt: skip
-    return targets
-
-
-def _entities(path: Path, data: object, markets: Mapping[str, MarketSource]) -> tuple:
-    if not isinstance(data, list) or not data:
-        raise _fail(path, "entities", data, "must be a list of [[entities]] tables, at least one")
+def _entities(path: Path, models: list[EntityModel], markets: Mapping[str, MarketSource]):
     entities, names, folders = [], set(), set()
-    for i, body in enumerate(data):
-        t = _Table(path, f"entities[{i}]", body)
-        name = t.get("name", str, None)
-        book_file = t.get("book", str, None)
-        t.done()
-        if not name or not name.strip():
-            raise _fail(path, f"entities[{i}].name", name, "must be a non-empty name")
+    for i, model in enumerate(models):
+        name = model.name
         if name in names:
             raise _fail(path, f"entities[{i}].name", name, "is used twice")
-        if book_file is None:
-            raise _fail(path, f"entities[{i}].book", None, "must name the entity's book file")
-        book_path = _resolve(path.parent, book_file)
+        book_path = _resolve(path.parent, model.book)
+        if book_path.is_dir():
+            raise _fail(path, f"entities[{i}].book", model.book, "names a folder, not a book")
         try:
             book = load_book(book_path)
         except ConfigurationError as exc:
             raise ConfigurationError(f"{path}: entities[{i}].book: {exc}") from None
         if book.market not in markets:
             rule = f"trades market {book.market!r}, which has no [markets.{book.market}]"
-            raise _fail(path, f"entities[{i}].book", book_file, rule)
+            raise _fail(path, f"entities[{i}].book", model.book, rule)
         folder = entity_folder(name)
         if folder in RESERVED or folder in folders:
             raise _fail(path, f"entities[{i}].name", name,
@@ -275,11 +221,26 @@ def _entities(path: Path, data: object, markets: Mapping[str, MarketSource]) -> 
     return tuple(entities)
 
 
+def _targets(model: TargetsModel) -> Targets:
+    return Targets(**model.model_dump())
+
+
+def _optimiser(model: OptimiserModel) -> OptimiserConfig:
+    return OptimiserConfig(
+        lambda_=model.lambda_,
+        liquidity_t=model.liquidity_t,
+        impact=model.impact,
+        frontier=tuple(float(v) for v in model.frontier),
+        tree_leaves=model.tree_leaves,
+    )
+
+
 def load_config(path: str | Path | None = None) -> DeskConfig:
     """The configuration in ``path`` (the packaged example when ``None``), validated.
 
     Relative paths are read from the file's folder, except the packaged example's ``out`` and
-    ``store``, which are read from the working directory (not from the installed package)."""
+    ``store``, which are read from the working directory (not from the installed package).
+    ``text`` is the file's text with what looks like a credential redacted."""
     packaged = path is None
     path = default_config_path() if path is None else Path(path).expanduser().resolve()
     if not path.is_file():
@@ -294,16 +255,17 @@ def load_config(path: str | Path | None = None) -> DeskConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: not valid TOML ({exc})") from None
-    top = _Table(path, "", data)
-    run = _run(path, top.get("run", dict, {}), Path.cwd() if packaged else path.parent)
-    markets = _markets(path, top.get("markets", dict, {"cea": {}}))
-    optimiser = _optimiser(path, top.get("optimiser", dict, {}))
-    entities = _entities(path, top.get("entities", list, None), markets)
-    targets = _targets(path, top.get("targets", dict, {}))
-    alerts = top.get("alerts", dict, {})
-    top.done()
-    _check_alerts(path, alerts, markets)
-    return DeskConfig(path, run, markets, optimiser, entities, targets, alerts, text)
+    model: DeskModel = validate(DeskModel, data, path)
+    run = _run(path, model.run, Path.cwd() if packaged else path.parent)
+    markets = _markets(path, model.markets)
+    entities = _entities(path, model.entities, markets)
+    _check_alerts(path, model.alerts, markets)
+    key_file = model.audit.key_file
+    return DeskConfig(
+        path, run, markets, _optimiser(model.optimiser), entities, _targets(model.targets),
+        dict(model.alerts), redact_text(text),
+        None if key_file is None else _resolve(path.parent, key_file),
+    )  # fmt: skip
 
 
 def _check_alerts(path: Path, alerts: Mapping[str, Any], markets: Mapping[str, MarketSource]):
@@ -313,9 +275,11 @@ def _check_alerts(path: Path, alerts: Mapping[str, Any], markets: Mapping[str, M
 
     for code in markets:
         try:
-            parse_alert_config(alerts, MARKETS[code])
+            parse_alert_config(alerts, MARKETS[code], base=path.parent)
         except ConfigurationError as exc:
             raise ConfigurationError(f"{path}: {exc}") from None
+        except (TypeError, ValueError, OverflowError, KeyError) as exc:  # a check the rules lack
+            raise ConfigurationError(f"{path}: alerts: {type(exc).__name__}: {exc}") from None
 
 
 def write_example(folder: Path, force: bool = False) -> tuple[Path, ...]:
