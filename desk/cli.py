@@ -195,8 +195,21 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
     show_default=True,
     help="Folder for fan.png, quantiles.csv and model.json.",
 )
-@click.option("--model", type=click.Choice(["auto", "garch", "gjr"]), default="auto")
-@click.option("--dist", type=click.Choice(["auto", "normal", "t"]), default="auto")
+@click.option(
+    "--model",
+    type=click.Choice(["auto", "garch", "gjr"]),
+    default="auto",
+    show_default=True,
+    help="Volatility model. auto with --dist auto: the candidate with the best validated "
+    "forecasts (carbon model validate); otherwise the lowest BIC among those named.",
+)
+@click.option(
+    "--dist",
+    type=click.Choice(["auto", "normal", "t"]),
+    default="auto",
+    show_default=True,
+    help="Innovations: normal or Student-t (auto: see --model).",
+)
 @click.option(
     "--allow-integrated",
     is_flag=True,
@@ -271,9 +284,8 @@ def simulate_command(
     for note in run.notes:
         click.echo(f"note: {note}")
     p = run.params
-    fitted = "loaded from " + str(model_file) if run.diagnostics is None else "fitted"
     click.echo(
-        f"model {p.name} ({fitted}) on closes to {p.last_date}: mu {p.mu:+.4f} %, "
+        f"model {run.name} ({run.how}) on closes to {p.last_date}: mu {p.mu:+.4f} %, "
         f"omega {p.omega:.4f}, alpha {p.alpha:.4f}, gamma {p.gamma:.4f}, beta {p.beta:.4f}"
         + (f", nu {p.nu:.2f}" if p.nu is not None else "")
         + f"; persistence {p.persistence:.4f}"

@@ -3,8 +3,9 @@
 Steps, each timed into ``run.json``:
 
 1. load and validate each configured market's prices, cut at the as-of date;
-2. fit the volatility model (or load the pinned one) and simulate the paths to the latest
-   deadline of the market's entities;
+2. choose the volatility model by its validated forecasts (``desk.model_choice``; or load the
+   pinned one), fit it, and simulate the paths to the latest deadline of the market's
+   entities;
 3. per entity: scenarios from the paths, reduced for the optimiser; the plan; its cost out of
    sample on every path, beside the "buy at the deadline" benchmark; the frontier; the KPIs.
    An entity that fails (infeasible, a solver failure, a bad book) is reported with its error
@@ -32,6 +33,7 @@ import pandas as pd
 
 from desk.config import DeskConfig, Entity, MarketSource
 from desk.files import write_folder_atomic
+from desk.model_choice import ModelChoice, cache_folder, choose_model
 from desk.simulate import load_pinned
 from engine.book import ComplianceBook
 from engine.errors import ConfigurationError, EngineError, OptimisationError
@@ -43,10 +45,11 @@ from engine.plan import Plan
 from engine.scenario_build import reduce_scenarios, scenarios_from_paths
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
-from engine.volatility import FitDiagnostics, VolatilityParams, fit_volatility
+from engine.volatility import FitDiagnostics, VolatilityParams
 from market_data import DataWarning, calendar_for, load
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+VALIDATION_CACHE = "validation-cache"  # beside the store: the model choice's validations
 CURRENT_SESSIONS = 20
 """The night exits 7 for a critical alert still open and dated within this many sessions of
 its last close: a pipeline fails on what is happening, not on history nobody acknowledged
@@ -68,6 +71,7 @@ class MarketNight:
     closes: np.ndarray  # paths x trading days, day 1 is the next session
     sessions: pd.DatetimeIndex  # the simulated trading days
     input_hash: str
+    choice: ModelChoice | None = None  # None for a pinned model file
 
     @cached_property
     def fan(self) -> pd.DataFrame:
@@ -133,8 +137,10 @@ def prepare_market(
     paths: int,
     seed: int,
     timings: Timings,
+    cache_dir: Path | None = None,
 ) -> MarketNight:
-    """Steps 1 and 2 for one market."""
+    """Steps 1 and 2 for one market. Without a pinned model file the model is the validated
+    choice (``desk.model_choice``), its validation cached in ``cache_dir``."""
     rules = market_rules(source.code)
     with timings.step(f"load {source.code}"):
         with warnings.catch_warnings():
@@ -151,6 +157,7 @@ def prepare_market(
         input_hash = hashlib.sha256(content.tobytes()).hexdigest()
     calendar = calendar_for(rules.calendar)
     index = pd.DatetimeIndex(frame.index)
+    choice = None
     with timings.step(f"fit {source.code}"):
         if source.model_file is not None:
             params, diagnostics = load_pinned(source.model_file, source.allow_integrated), None
@@ -161,13 +168,11 @@ def prepare_market(
                     "pin a model of tonight's prices, or leave model_file out to fit one"
                 )
         else:
-            fit = fit_volatility(
-                frame["close"],
-                session_gaps=calendar.session_gaps(index),
-                allow_nonstationary=source.allow_integrated,
-                min_observations=source.min_observations,
-            )
-            params, diagnostics = fit.params, fit.diagnostics
+            choice = choose_model(
+                frame["close"], calendar.session_gaps(index), rules, cache_dir=cache_dir,
+                seed=seed,
+            )  # fmt: skip
+            params, diagnostics = choice.params, choice.diagnostics
     # No session left (every cycle past its deadline): no paths, and each entity says so; the
     # alert rules still run on the prices.
     sessions = pd.DatetimeIndex(calendar.sessions(calendar.next_session(index[-1]), max(deadlines)))
@@ -177,7 +182,9 @@ def prepare_market(
             closes = simulate_closes(params, spec)
         else:
             closes = np.empty((paths, 0))
-    return MarketNight(source, rules, frame, params, diagnostics, closes, sessions, input_hash)
+    return MarketNight(
+        source, rules, frame, params, diagnostics, closes, sessions, input_hash, choice
+    )
 
 
 def optimiser_settings(fields: Any) -> OptimiserSettings:
@@ -301,19 +308,20 @@ def run_nightly(
 
     timings = Timings(progress)
     started = time.perf_counter()
+    path = store_path(store, config.run.store)
     markets: dict[str, MarketNight] = {}
     for code, source in config.markets.items():
         deadlines = [e.book.deadline for e in config.entities if e.book.market == code]
         if deadlines:
             markets[code] = prepare_market(
-                source, as_of, deadlines, config.run.paths, config.run.seed, timings
-            )
+                source, as_of, deadlines, config.run.paths, config.run.seed, timings,
+                cache_folder(path.parent / VALIDATION_CACHE),
+            )  # fmt: skip
     entities = tuple(
         plan_entity(entity, markets[entity.book.market], config, timings)
         for entity in config.entities
     )
     night = max(dt.date.fromisoformat(m.params.last_date) for m in markets.values())
-    path = store_path(store, config.run.store)
     conn = open_alert_store(path)
     try:
         with timings.step("alerts"):

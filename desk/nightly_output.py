@@ -106,7 +106,9 @@ def build_outputs(
         },
         "markets": {
             code: {"last_close": m.params.last_price, "last_date": m.params.last_date,
-                   "model": m.params.name, "persistence": m.params.persistence,
+                   "model": m.choice.name if m.choice else m.params.name,
+                   "model_zone": m.choice.zone if m.choice else None,
+                   "persistence": m.params.persistence,
                    "fan_end": {f"{q:.0%}": float(m.fan[q].iloc[-1]) for q in m.fan.columns}
                    if not m.fan.empty else None}
             for code, m in markets.items()
@@ -136,6 +138,11 @@ def build_outputs(
         "paths": config.run.paths,
         "scenarios": config.run.scenarios,
         "models": {code: m.params.to_dict() for code, m in markets.items()},
+        "model_choice": {
+            code: m.choice.record() if m.choice is not None
+            else {"chosen": m.params.name, "pinned": str(m.source.model_file)}
+            for code, m in markets.items()
+        },
         "solvers": {name: (p.get("plan") or {}).get("solver") for name, p in plans.items()},
         "entities": {name: ("error" if "error" in p else "ok") for name, p in plans.items()},
         "alerts": {"new": [a["key"] for a in alerts.new], "problems": list(alerts.problems)},

@@ -148,6 +148,7 @@ def render(night, markets, entities, plans, alerts, record) -> str:
         f'<p class="muted">{len(entities)} entit{"y" if len(entities) == 1 else "ies"}, '
         f"{record['paths']:,} simulated paths, {record['scenarios']:,} optimiser scenarios, "
         f"seed {record['seed']}; carbon-desk {esc(record['code']['carbon_desk'])}.</p>",
+        *_model_strip(record.get("model_choice", {})),
         "<h2>Tomorrow's plans</h2>",
         table(
             ["entity", "buy t", "sell t", "forward t", "CCER t", "E[cost] CNY", "CVaR 95 %",
@@ -181,6 +182,35 @@ def render(night, markets, entities, plans, alerts, record) -> str:
                     f'Inputs: {esc(", ".join(record["inputs"]))}. '
                     f'Store: {esc(record["store"])}.</p>')  # fmt: skip
     return page(f"carbon desk {night.isoformat()}", sections)
+
+
+ZONE_CLASS = {"green": "good", "yellow": "warning", "red": "critical"}
+
+
+def _model_strip(choices: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One line per market: the model in use, its Basel zone and its fan's coverage, as the
+    validation measured them out of sample."""
+    lines = []
+    for code, c in choices.items():
+        if "pinned" in c:
+            lines.append(f"<p>{esc(code.upper())}: model {esc(c['chosen'])} pinned from "
+                         f"{esc(c['pinned'])}, not validated tonight.</p>")  # fmt: skip
+            continue
+        row = next((r for r in c["candidates"] if r["candidate"] == c["chosen"]), None)
+        if row is None:
+            lines.append(f'<p class="warning">{esc(code.upper())}: model {esc(c["chosen"])}: '
+                         f"{esc(c['reason'])}.</p>")  # fmt: skip
+            continue
+        zone = c["zone"] or "-"
+        lines.append(
+            f'<p class="{ZONE_CLASS.get(zone, "")}">{esc(code.upper())}: model '
+            f"{esc(c['chosen'])}, validated on {c['origins']} month-end origins to "
+            f"{esc(c['validated_to'])}: Basel zone <b>{esc(zone)}</b> (1-day 99 % VaR, last 250 "
+            f"sessions); its 90 % band held {number(row['cover90_early'], '.0%')} of the next "
+            f"20 sessions' closes ({number(row.get('cover90_recent'), '.0%')} over the last "
+            f"12 origins) and {number(row['cover90_all'], '.0%')} up to 250 sessions.</p>"
+        )
+    return lines
 
 
 def _glance(e, plan: dict[str, Any]) -> list[Any]:

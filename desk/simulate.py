@@ -16,6 +16,7 @@ import pandas as pd
 
 from desk.cli_common import load_sources
 from desk.files import write_all_atomic
+from desk.model_choice import cache_folder, choose_model
 from engine.errors import ConfigurationError, ModelError
 from engine.markets import MarketRules
 from engine.simulate import FanChart, SimulationSpec, simulate_fan
@@ -32,6 +33,8 @@ from market_data import SourceOptions, calendar_for
 class SimulationRun:
     params: VolatilityParams
     diagnostics: FitDiagnostics | None  # None when the model was loaded, not fitted
+    how: str  # "loaded from PATH", "validated choice" or "fitted"; the model's name follows
+    name: str
     fan: FanChart
     history: pd.Series
     files: tuple[Path, ...]
@@ -83,6 +86,10 @@ def run_simulation(
 ) -> SimulationRun:
     """Load the prices, fit (or load a pinned model), simulate and write the three files.
 
+    With ``model`` and ``dist`` both ``"auto"`` the model is the one the rolling-origin
+    validation ranks first (``desk.model_choice``; integrated fits included, since they were
+    validated); naming either fits the lowest-BIC candidate among those named.
+
     A pinned model simulates from its own last close and date; the history drawn stops there,
     and a note says when the source goes further.
     """
@@ -93,6 +100,7 @@ def run_simulation(
     notes: list[str] = []
     if pinned is not None:
         params = load_pinned(pinned, allow_integrated)
+        how, name = f"loaded from {pinned}", params.name
         later = frame.index[frame.index > pd.Timestamp(params.last_date)]
         if len(later):
             notes.append(
@@ -100,6 +108,14 @@ def run_simulation(
                 f"the source (to {later[-1].date()}) are not used"
             )
         frame = frame.loc[: params.last_date]
+    elif model == "auto" and dist == "auto":
+        choice = choose_model(
+            frame["close"], calendar.session_gaps(pd.DatetimeIndex(frame.index)), rules,
+            cache_dir=cache_folder(), seed=spec.seed,
+        )  # fmt: skip
+        params, diagnostics = choice.params, choice.diagnostics
+        how, name = "validated choice", choice.name
+        notes.append(f"model chosen by its validated forecasts: {choice.reason}")
     else:
         fit = fit_volatility(
             frame["close"],
@@ -110,6 +126,7 @@ def run_simulation(
             allow_nonstationary=allow_integrated,
         )
         params, diagnostics = fit.params, fit.diagnostics
+        how, name = "fitted", params.name
     if thin:
         spec = dataclasses.replace(spec, unchanged_prob=params.unchanged_prob)
     fan = simulate_fan(params, spec)
@@ -126,7 +143,7 @@ def run_simulation(
             out / "fan.png": lambda path: _fan_chart(history, fan, dates, path),
         }
     )
-    return SimulationRun(params, diagnostics, fan, frame["close"], files, tuple(notes))
+    return SimulationRun(params, diagnostics, how, name, fan, frame["close"], files, tuple(notes))
 
 
 def _with_breaks(close: pd.Series, calendar) -> pd.Series:

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# One cache of the model choice's validations for the whole run (and the commands it starts):
+# the reference market is validated once, not by every nightly run a test makes.
+os.environ.setdefault("CARBON_VALIDATION_CACHE", tempfile.mkdtemp(prefix="carbon-validation-"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -42,6 +42,7 @@ from engine.validation.rolling import (
 TIE = 1e-3  # relative scores closer than this are a tie, broken by BIC
 MAX_FAILED_SHARE = 0.2  # a candidate whose fit failed at more origins ranks last
 POOLED_EARLY = 20  # the pooled coverage is also reported over the first this many sessions
+RECENT_ORIGINS = 12  # the recent coverage pools the forecasts of the last this many origins
 ZONES = ("green", "yellow", "red")
 
 
@@ -55,7 +56,8 @@ class ValidationResult:
         horizons: per candidate and named horizon: ``cover50``, ``cover90``, ``crps``, ``n``.
         summary: one row per candidate, best first: ``rank``, ``score`` (1 is best),
             pooled coverage of the 90 % band over the first 20 sessions and over all of them
-            (``cover90_early``, ``cover90_all``) and of the 50 % band, ``zone`` (Basel, the
+            (``cover90_early``, ``cover90_all``), over the first 20 sessions after the last 12
+            origins (``cover90_recent``), and of the 50 % band, ``zone`` (Basel, the
             worse side), ``fitted`` and ``failed`` origins, ``bic`` (mean over the origins).
         tests: one row per candidate, test, side, level and horizon: ``statistic``, ``pvalue``,
             ``passed`` (at 5 %), ``n``, ``exceedances`` and ``expected``.
@@ -227,6 +229,7 @@ def validate(
         test_rows.extend(rows)
         f = record.forecasts
         early = f[f["horizon"] <= POOLED_EARLY]
+        recent = early[early["origin"].isin(origins[-RECENT_ORIGINS:])]
         failed = int((record.fits["error"] != "").sum())
         zones = [light.zone for light in lights[name].values()]
         summary_rows.append(
@@ -234,6 +237,7 @@ def validate(
                 "candidate": name,
                 "cover90_early": early["in90"].mean() if len(early) else math.nan,
                 "cover90_all": f["in90"].mean() if len(f) else math.nan,
+                "cover90_recent": recent["in90"].mean() if len(recent) else math.nan,
                 "cover50_early": early["in50"].mean() if len(early) else math.nan,
                 "cover50_all": f["in50"].mean() if len(f) else math.nan,
                 "zone": max(zones, key=ZONES.index) if zones else "red",

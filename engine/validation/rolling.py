@@ -29,6 +29,7 @@ from engine.validation.scores import crps, inside, pit
 from engine.volatility import (
     STATIONARITY_MARGIN,
     Dist,
+    FitDiagnostics,
     Model,
     VolatilityParams,
     fallback_params,
@@ -55,12 +56,14 @@ class Candidate:
     def name(self) -> str:
         return FALLBACK_NAME if self.fallback else f"{self.model}-{self.dist}"
 
-    def params(
+    def fit(
         self, prices: pd.Series, gaps: np.ndarray, min_observations: int
-    ) -> tuple[VolatilityParams, float]:
-        """The parameters at the last of ``prices``, and the fit's BIC (inf for the fallback)."""
+    ) -> tuple[VolatilityParams, FitDiagnostics | None]:
+        """The parameters at the last of ``prices`` and the fit's diagnostics (``None`` for
+        the fallback, which is not fitted). Integrated fits are accepted (the validation
+        judges them); ``ModelError`` for a fit that fails or explodes."""
         if self.fallback:
-            return fallback_params(prices, gaps), math.inf
+            return fallback_params(prices, gaps), None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # thin-trading and arch notes: the scores judge
             fit = fit_volatility(
@@ -73,7 +76,14 @@ class Candidate:
             )
         if fit.params.persistence > 1.0 + STATIONARITY_MARGIN:
             raise ModelError(f"explosive fit (persistence {fit.params.persistence:.6f})")
-        return fit.params, fit.diagnostics.bic
+        return fit.params, fit.diagnostics
+
+    def params(
+        self, prices: pd.Series, gaps: np.ndarray, min_observations: int
+    ) -> tuple[VolatilityParams, float]:
+        """The parameters at the last of ``prices``, and the fit's BIC (inf for the fallback)."""
+        params, diagnostics = self.fit(prices, gaps, min_observations)
+        return params, diagnostics.bic if diagnostics is not None else math.inf
 
 
 FALLBACK = Candidate("garch", "normal", fallback=True)

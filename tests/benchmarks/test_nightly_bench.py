@@ -57,3 +57,34 @@ def test_nightly_one_entity(benchmark, tmp_path: Path):
 @pytest.mark.benchmark(group="nightly run, reference market")
 def test_nightly_ten_entities(benchmark, tmp_path: Path):
     night(benchmark, tmp_path, 10)
+
+
+@pytest.mark.benchmark(group="nightly model choice, reference market")
+def test_model_choice_validating(benchmark, tmp_path: Path):
+    """The first night of a month validates the candidates (2,000 paths an origin)."""
+    import market_data as md
+    from desk.model_choice import choose_model
+    from engine.markets import CEA
+
+    closes = md.reference_market()["close"]
+    gaps = md.calendar_for("XSHG").session_gaps(closes.index)
+    choice = benchmark.pedantic(
+        choose_model, args=(closes, gaps, CEA), kwargs={"cache_dir": tmp_path}, rounds=1,
+        iterations=1,
+    )  # fmt: skip
+    assert not choice.cached
+
+
+@pytest.mark.benchmark(group="nightly model choice, reference market")
+def test_model_choice_cached(benchmark, tmp_path: Path):
+    """The other nights of the month read the validation from the cache and refit the choice
+    (issue goal: under 5 s added to the night)."""
+    import market_data as md
+    from desk.model_choice import choose_model
+    from engine.markets import CEA
+
+    closes = md.reference_market()["close"]
+    gaps = md.calendar_for("XSHG").session_gaps(closes.index)
+    choose_model(closes, gaps, CEA, cache_dir=tmp_path)
+    choice = benchmark(choose_model, closes, gaps, CEA, cache_dir=tmp_path)
+    assert choice.cached

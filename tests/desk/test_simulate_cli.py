@@ -12,7 +12,9 @@ import market_data as md
 from desk import exit_codes
 from desk.cli import cli
 from desk.files import write_all_atomic
-from engine.volatility import VolatilityParams, fit_volatility
+from desk.model_choice import cache_folder, choose_model
+from engine.markets import CEA
+from engine.volatility import VolatilityParams
 
 
 def simulate(*args: str):
@@ -23,7 +25,11 @@ def test_reference_run_writes_the_fan_the_table_and_the_model(tmp_path):
     out = tmp_path / "run"
     result = simulate("--paths", "2000", "--days", "60", "--seed", "3", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "model garch-normal (fitted) on closes to 2026-06-30" in result.output
+    closes = md.reference_market()["close"]
+    gaps = md.calendar_for("XSHG").session_gaps(closes.index)
+    choice = choose_model(closes, gaps, CEA, cache_dir=cache_folder(), seed=3)
+    assert f"model {choice.name} (validated choice) on closes to 2026-06-30" in result.output
+    assert f"note: model chosen by its validated forecasts: {choice.reason}" in result.output
     assert {p.name for p in out.iterdir()} == {"fan.png", "quantiles.csv", "model.json"}
     assert (out / "fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -36,7 +42,7 @@ def test_reference_run_writes_the_fan_the_table_and_the_model(tmp_path):
     assert (table["q05"] <= table["q50"]).all() and (table["q50"] <= table["q95"]).all()
 
     pinned = VolatilityParams.from_json((out / "model.json").read_text())
-    assert pinned == fit_volatility(md.reference_market()["close"]).params
+    assert pinned == choice.params
 
 
 def test_same_seed_same_table_and_a_pinned_model_gives_it_again(tmp_path):
@@ -53,20 +59,23 @@ def test_same_seed_same_table_and_a_pinned_model_gives_it_again(tmp_path):
 
 
 @pytest.mark.shared_data
-def test_real_cea_needs_the_integrated_model_to_be_allowed(shared_data, tmp_path):
+def test_real_cea_named_model_needs_the_integrated_fit_to_be_allowed(shared_data, tmp_path):
+    """A model named on the command line is refused on its persistence bound without
+    --allow-integrated; the validated choice (the default) is used as validated."""
     source = str(shared_data / "cea_seee_bulletins.csv")
     runner = CliRunner()
-    refused = runner.invoke(cli, ["simulate", "--source", source, "--out", str(tmp_path)])
+    named = ["simulate", "--source", source, "--out", str(tmp_path), "--model", "garch"]
+    refused = runner.invoke(cli, named)
     assert refused.exit_code == exit_codes.MODEL
     assert "non-stationary" in refused.output and "--allow-integrated" in refused.output
     assert not any(tmp_path.iterdir())  # nothing written
-    allowed = runner.invoke(
-        cli,
-        ["simulate", "--source", source, "--out", str(tmp_path), "--paths", "1000",
-         "--allow-integrated", "--thin"],
-    )  # fmt: skip
+    allowed = runner.invoke(cli, [*named, "--paths", "1000", "--allow-integrated", "--thin"])
     assert allowed.exit_code == 0, allowed.output
     assert "on closes to 2026-08-14" in allowed.output and "persistence 1.0000" in allowed.output
+    chosen = runner.invoke(cli, ["simulate", "--source", source, "--out", str(tmp_path / "v"),
+                                 "--paths", "1000"])  # fmt: skip
+    assert chosen.exit_code == 0, chosen.output
+    assert "(validated choice) on closes to 2026-08-14" in chosen.output
 
 
 def test_an_interrupted_write_leaves_the_old_files(tmp_path):
