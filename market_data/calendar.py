@@ -13,6 +13,13 @@ the Monday), as the real EUA front-month settlements of 2008-2013 show: none on 
 sessions on Easter Monday and Boxing Day. The one measured exception is 2 January 2017, which the
 package counts as New Year observed but which has a settlement with volume in the same file
 (ICE's commodity contracts traded that UK bank holiday): it is a session (``KNOWN_SESSIONS``).
+
+China's holidays: the ``XSHG`` table was compared with ``chinese_calendar`` (the State Council's
+published schedules) for 2013-2026: the same weekday holidays in every year, except 2024-02-09,
+Spring Festival's eve, which the exchange closed and ``chinese_calendar`` (a table of public
+holidays, not of exchange sessions) counts as a working day. So the exchange table is the right
+one and no second package is needed. Beyond the last published schedule (``PUBLISHED_THROUGH``)
+a holiday is an estimate: a row on it is not questioned (see ``holiday_is_known``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ LAST_YEAR = 2060
 # the closures of the years before it.
 IFEU_TABLE_FROM = 2014
 KNOWN_SESSIONS: dict[str, tuple[dt.date, ...]] = {"IFEU": (dt.date(2017, 1, 2),)}
+# The last year whose holidays a government has published (the State Council publishes China's
+# next year in November); later years of the table are the package's estimate.
+PUBLISHED_THROUGH: dict[str, int] = {"XSHG": 2026}
 
 
 def _observed(day: dt.date) -> dt.date:
@@ -125,6 +135,20 @@ class TradingCalendar:
         if i == 0:
             raise ConfigurationError(f"no session before {day.date()} in the calendar")
         return self._sessions[i - 1]
+
+    def holiday_is_known(self, day: DateLike) -> bool:
+        """Whether the calendar's closure on a weekday is published, not estimated: every year
+        of a table without a ``PUBLISHED_THROUGH`` entry, up to that year otherwise."""
+        return pd.Timestamp(day).year <= PUBLISHED_THROUGH.get(self.code, LAST_YEAR)
+
+    def holiday_name(self, day: DateLike) -> str:
+        """The name of the holiday that closes a weekday (``"closure"`` when unnamed)."""
+        day = pd.Timestamp(day).date()
+        if self.code not in ("weekdays",):
+            name = holidays.financial_holidays(self.code, years=day.year).get(day)
+            if name:
+                return str(name)
+        return "closure"
 
     def sessions_per_year(self, first_year: int = 2015, last_year: int = 2024) -> float:
         """Average trading days a year over a run of full years (for annualising)."""

@@ -33,8 +33,8 @@ def validate_frame(
     Checks: dates within the trading calendar's years; prices positive; high not below low;
     close within high-low (a warning where the market publishes a VWAP close or the close is a
     settlement price, an error elsewhere); volume and turnover not negative; a row on a day the
-    market's calendar has no session on a weekend (a warning: some exchanges publish weekend
-    rows); absurd
+    market's calendar has no session on a weekend or a published holiday (a warning: some
+    exchanges publish weekend rows, and a vendor may repeat a close on a holiday); absurd
     closes, many times the closes around them or a fraction of them (a warning, see
     ``market_data.outliers``); and on a banded market, no close further from the previous close
     than the band allows over the sessions between them: for k sessions, ``(1 + band)^k - 1`` up
@@ -97,15 +97,26 @@ def validate_frame(
     )  # fmt: skip
 
     if not outside.any() and len(index):
-        # Weekends only: holiday tables are estimates for some years and markets (see
-        # market_data.calendar), a Saturday row is unusual everywhere.
+        # Weekends, and holidays where the table is published, not estimated (see
+        # market_data.calendar): a Saturday row is unusual everywhere.
         code = rules.calendar or "weekdays"
         sessions = calendar.sessions(index.min(), index.max())
-        weekend = (index.day_of_week >= 5) & ~index.isin(sessions)
+        closed = ~index.isin(sessions)
+        weekend = (index.day_of_week >= 5) & closed
         add(
             "warning", "session", np.asarray(weekend, dtype=bool), "close",
             lambda i: f"{index[i].date()} is a {index[i].day_name()}, not a session of the "
             f"{code} calendar",
+        )  # fmt: skip
+        known = np.array(
+            [calendar.holiday_is_known(d) for d in index[closed & ~weekend]], dtype=bool
+        )
+        holiday = np.zeros(len(index), dtype=bool)
+        holiday[np.flatnonzero(closed & ~weekend)[known]] = True
+        add(
+            "warning", "session", holiday, "close",
+            lambda i: f"{index[i].date()} is a holiday ({calendar.holiday_name(index[i])}), "
+            f"not a session of the {code} calendar",
         )  # fmt: skip
     if band is not None and len(frame) > 1 and not outside.any():
         gaps = calendar.session_gaps(index)

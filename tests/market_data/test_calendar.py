@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import market_data as md
 from market_data import TradingCalendar, calendar_for
 
 
@@ -64,3 +65,42 @@ def test_other_exchanges_and_errors():
         calendar_for("XSHG").previous_session("1970-01-01")
     with pytest.raises(ValueError, match="no session after 2060-12-31"):
         calendar_for("XSHG").next_session("2060-12-31")
+
+
+def test_xshg_holidays_are_the_published_chinese_holidays_but_the_exchanges_own():
+    """2013-2026: the exchange table's weekday holidays are the State Council's (as
+    chinese_calendar has them), plus 2024-02-09, Spring Festival's eve, a working day on which
+    the exchange closed."""
+    chinese_calendar = pytest.importorskip("chinese_calendar")
+    weekdays = pd.bdate_range("2013-01-01", "2026-12-31")
+    xshg = md.calendar_for("XSHG")
+    closed = {d.date() for d in weekdays if not xshg.is_session(d)}
+    public = {d.date() for d in weekdays if not chinese_calendar.is_workday(d.date())}
+    assert len(public) == 253
+    assert closed - public == {dt.date(2024, 2, 9)} and public <= closed
+
+
+def test_a_row_on_a_published_holiday_is_a_warning_an_estimated_one_is_not(write):
+    text = "date,close\n2025-09-30,60\n2025-10-08,61\n2025-10-09,61.5\n"
+    report = md.check(write("cea.csv", text), market="cea")
+    assert [(p.row, p.check) for p in report.warnings] == [(3, "session")]
+    assert "2025-10-08 is a holiday (Day off (substituted" in report.warnings[0].message
+    # 2027: the table is the package's estimate until the State Council publishes the year.
+    later = "date,close\n2027-09-30,60\n2027-10-01,61\n2027-10-04,61.5\n"
+    assert md.check(write("later.csv", later), market="cea").warnings == ()
+    assert md.calendar_for("XSHG").holiday_is_known("2026-10-01")
+    assert not md.calendar_for("XSHG").holiday_is_known("2027-10-01")
+
+
+@pytest.mark.shared_data
+def test_real_rows_on_holidays(shared_data):
+    """No CEA row is on a Shanghai holiday; one Guangdong row is, 2025-04-04 (Qingming), where
+    Wind repeats the close of the day before with no volume."""
+    for name, market, expected in (
+        ("cea_wind_export_raw.csv", "cea", []),
+        ("cea_seee_bulletins.csv", "cea", []),
+        ("gdea_wind_export_raw.csv", "gdea", ["2025-04-04"]),
+    ):
+        report = md.check(shared_data / name, market=market)
+        found = [p.message[:10] for p in report.warnings if "is a holiday" in p.message]
+        assert found == expected, name

@@ -15,14 +15,14 @@ from engine.markets import market_rules
 ICAP = Path(__file__).resolve().parents[1] / "fixtures" / "icap_prices.csv"
 
 
-def plain_csv(closes: list[float], start: str = "2024-06-03") -> str:
+def plain_csv(closes: list[float], start: str = "2024-03-04") -> str:
     days = pd.bdate_range(start, periods=len(closes))
     lines = [f"{d.date()},{c}" for d, c in zip(days, closes, strict=True)]
     return "date,close\n" + "\n".join(lines) + "\n"
 
 
-# Twelve ordinary Guangdong-like closes (no band: market 'gdea' checks softly), one mistyped as
-# 100 times the price on row 8 (2024-06-11).
+# Twelve ordinary Guangdong-like closes from 2024-03-04 (no holiday; market 'gdea' checks its
+# band softly), one mistyped as 100 times the price on row 8 (2024-03-12).
 CLOSES = [38.0, 38.2, 38.1, 38.4, 38.3, 38.5, 3850.0, 38.6, 38.4, 38.7, 38.8, 38.6]
 
 
@@ -34,7 +34,7 @@ def quiet_load(path, **kwargs) -> pd.DataFrame:
 
 def test_outliers_are_left_out_and_listed(write):
     frame = quiet_load(write("gd.csv", plain_csv(CLOSES)), market="gdea")
-    assert len(frame) == 11 and pd.Timestamp("2024-06-11") not in frame.index
+    assert len(frame) == 11 and pd.Timestamp("2024-03-12") not in frame.index
     assert frame.close.max() == 38.8
     (left_out,) = frame.attrs["left_out"]
     assert "row 8" in left_out and "3850.0" in left_out and "(left out)" in left_out
@@ -76,7 +76,7 @@ def test_summary_counts_the_flagged_rows_by_kind(write):
 
 def test_flagged_counts_every_kind_of_warning(write):
     closes = [*CLOSES[:6], 38.5, *CLOSES[7:]]
-    text = plain_csv(closes).replace("2024-06-07,", "2024-06-08,")  # a Saturday
+    text = plain_csv(closes).replace("2024-03-08,", "2024-03-09,")  # a Saturday
     frame = quiet_load(write("gd.csv", text), market="gdea")
     assert frame.attrs["flagged"] == {"session": 1}
     summary = md.summarise(frame, market_rules("gdea"))

@@ -111,7 +111,9 @@ def test_bulletins_band_holds_across_the_missing_months(bulletins):
 
 
 def test_nzu_spot_plain_csv(shared_data):
-    with pytest.warns(md.DataWarning, match="23 warnings") as caught:  # weekend prices
+    # 23 weekend prices, and 3 on New Zealand holidays (2013-03-29 Good Friday, 2014-06-02,
+    # 2016-02-08): a broker's spot price, not an exchange's.
+    with pytest.warns(md.DataWarning, match="26 warnings") as caught:
         nzu = md.load(shared_data / "nzu_spot.csv", market="nzu")
     assert "2010-05-29 is a Saturday" in str(caught[0].message)
     assert nzu.attrs["currency"] == "NZD"
@@ -179,16 +181,17 @@ def test_all_shared_files_load_without_errors(shared_data):
 
 
 def test_guangdong_wind_export(shared_data):
-    """The daily turnover twice and a cumulative one; +12.4 % after 2016-06-08 and 15 weekend rows
-    are warnings; five days of block trades only (no close) are left out."""
+    """The daily turnover twice and a cumulative one; +12.4 % after 2016-06-08, 15 weekend rows and
+    one holiday row (2025-04-04, Qingming: the close of the day before repeated, no volume) are
+    warnings; five days of block trades only (no close) are left out."""
     path = shared_data / "gdea_wind_export_raw.csv"
-    with pytest.warns(md.DataWarning, match="21 warnings"):
+    with pytest.warns(md.DataWarning, match="22 warnings"):
         gdea = md.load(path, market="gdea")
     assert len(gdea) == 2475 and gdea.attrs["format"] == "wind"
     assert gdea.index[0] == pd.Timestamp("2013-12-19") and gdea.close.iloc[0] == 60.17
     assert gdea.iloc[-1].turnover == 35_472.6  # the day's, not the cumulative 5.77e9
     checks = [p.check for p in md.check(path, market="gdea").warnings]
-    assert (checks.count("band"), checks.count("session"), checks.count("missing")) == (1, 15, 5)
+    assert (checks.count("band"), checks.count("session"), checks.count("missing")) == (1, 16, 5)
 
 
 def test_usdcny_wind_edb_export(shared_data):

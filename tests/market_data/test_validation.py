@@ -223,6 +223,8 @@ def test_validate_frame_on_a_frame_made_in_memory():
     # day's range is an error. CEA: a band breach up on row 11 and back down on row 12, and the
     # VWAP close outside the range is a warning.
     eua = md.validate_frame(broken, EUA, source="memory")
+    # (The reference market's Shanghai sessions include ICE holidays: warnings of their own.)
+    eua = [p for p in eua if p.check != "session"]
     assert [(p.severity, p.row, p.check) for p in eua] == [("error", 11, "close_range")]
     cea = md.validate_frame(broken, CEA, source="memory")
     assert sorted((p.severity, p.row, p.check) for p in cea) == [
