@@ -165,6 +165,12 @@ def _explain(path: Path, exc: sqlite3.Error) -> str:
     return f"the store {path}: {text}"
 
 
+def _unwritable(exc: sqlite3.Error) -> bool:
+    """A read-only file or folder, a full disk, a lock: the store, not the statement."""
+    text = str(exc)
+    return any(word in text for word in ("readonly", "unable to open", "disk", "full", "locked"))
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction (``BEGIN IMMEDIATE``: the write lock is taken at once, so two
@@ -176,9 +182,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise StoreError(_explain(_file_of(conn), exc)) from None
     try:
         yield conn
-    except BaseException:
+    except BaseException as exc:
         if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
             conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and _unwritable(exc):
+            raise StoreError(_explain(_file_of(conn), exc)) from None
         raise
     try:
         conn.execute("COMMIT")

@@ -4,6 +4,7 @@ run left aside is restored by the next write."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,46 @@ def test_a_folder_left_aside_by_a_killed_run_comes_back(tmp_path: Path):
 
 def _boom(path: Path) -> None:
     raise OSError("boom")
+
+
+def test_staging_folders_left_by_a_killed_run_are_removed(tmp_path: Path):
+    """A run killed while writing leaves ``.<date>-new-*``; the next night removes those older
+    than its own process, of any date, and leaves a younger one (a concurrent run's)."""
+    stale = [tmp_path / ".2026-06-29-new-k1l2", tmp_path / ".2026-06-30-new-x9y8"]
+    for folder in stale:
+        (folder / "power-co").mkdir(parents=True)
+        (folder / "run.json").write_text("{}")
+        os.utime(folder, (files.STARTED - 3600, files.STARTED - 3600))
+    young = tmp_path / ".2026-06-30-new-now1"
+    young.mkdir()
+    write_folder_atomic(tmp_path / "2026-06-30", writers("x"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2026-06-30-new-now1", "2026-06-30"]
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_a_run_folder_is_private_whatever_the_umask(tmp_path: Path, umask: int, monkeypatch):
+    old = os.umask(umask)
+    try:
+        monkeypatch.setattr(files.os, "umask", _no_umask)  # the modes never come from it
+        write_folder_atomic(tmp_path / "runs" / "night", writers("x"))
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode)
+             for p in tmp_path.rglob("*")}  # fmt: skip
+    assert modes == {"runs": 0o700, "runs/night": 0o700, "runs/night/a.txt": 0o600,
+                     "runs/night/sub": 0o700, "runs/night/sub/b.txt": 0o600}  # fmt: skip
+
+
+def _no_umask(mask: int) -> int:
+    raise AssertionError("the process umask is shared by every thread: do not change it")
+
+
+def test_user_outputs_keep_the_umask_mode_read_without_changing_it(tmp_path: Path):
+    old = os.umask(0o027)
+    try:
+        assert files.current_umask() == 0o027
+        (path,) = files.write_all_atomic({tmp_path / "t.csv": lambda p: p.write_text("x")})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
