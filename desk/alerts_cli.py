@@ -63,8 +63,11 @@ def _store(store: Path | None, config_path: Path | None) -> Path:
 
 
 def _open(store: Path | None, config_path: Path | None) -> sqlite3.Connection:
-    """An existing store, its alert tables ready (read-only commands never create a store)."""
-    return alert_store.open_alert_store(_store(store, config_path), create=False)
+    """An existing store, its alert tables ready (read-only commands never create a store),
+    with the ``[audit] key_file`` of ``--config`` (``desk.audit_key`` says which key wins)."""
+    key_file = read_alert_file(config_path).audit_key_file if config_path is not None else None
+    return alert_store.open_alert_store(_store(store, config_path), create=False,
+                                        key_file=key_file)  # fmt: skip
 
 
 @click.group(cls=CarbonGroup)
@@ -126,12 +129,13 @@ def check_command(
         path = store_path(store, file.store)
     else:
         config, path = AlertConfig(AlertRules.for_market(rules)), store_path(store)
+        file = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # `carbon data show` lists them
         frame = load(source, market=rules, format=fmt, options=source_options(kwargs))  # type: ignore[arg-type]
     closes = frame["close"]
     gaps = calendar_for(rules.calendar).session_gaps(pd.DatetimeIndex(closes.index))
-    conn = alert_store.open_alert_store(path)
+    conn = alert_store.open_alert_store(path, key_file=file.audit_key_file if config_path else None)
     try:
         result = check_alerts(
             conn,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from desk import audit
+from desk.secrets import redact_text
 from desk.store import ensure_schema, now_utc, transaction
 
 MIGRATIONS = (
@@ -59,13 +60,18 @@ def record_run(
     plans: Mapping[str, Mapping[str, Any]],
 ) -> str:
     """Store a run and its plans (entity -> plan.json content) with their audit entries, in
-    one transaction. Returns the audit chain's head after it."""
+    one transaction. Returns the audit chain's head after it. The record's copy of the
+    configuration is stored with its credentials redacted (``desk.secrets.redact_text``), as
+    ``desk.config`` already gives it."""
     ensure_run_schema(conn)
+    record = dict(record)
+    if isinstance(record.get("configuration"), str):
+        record["configuration"] = redact_text(record["configuration"])
     head = ""
     with transaction(conn):
         conn.execute(
             "INSERT INTO runs (id, as_of, created_at, exit_code, record) VALUES (?, ?, ?, ?, ?)",
-            (run_id, as_of, now_utc(), exit_code, audit.canonical(dict(record))),
+            (run_id, as_of, now_utc(), exit_code, audit.canonical(record)),
         )
         head = audit.append_row(conn, RUNS, run_id, "stored")
         for entity, plan in plans.items():

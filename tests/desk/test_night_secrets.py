@@ -110,3 +110,16 @@ def test_everything_the_night_writes_is_private(night):
     assert wrong == {}
     assert len(modes) >= 12
     print(f"\n{len(modes)} files and folders written, every one 0600 or 0700")
+
+
+def test_the_store_records_a_configuration_with_its_credentials_redacted(tmp_path: Path):
+    from desk.alert_store import open_alert_store
+    from desk.run_store import record_run
+
+    conn = open_alert_store(tmp_path / "s.sqlite")
+    text = f'[[alerts.notifiers]]\nurl = "https://u:{TOKEN}@h.example.com"\n' + (
+        f'headers = {{ Authorization = "Bearer {TOKEN}" }}\n'
+    )
+    record_run(conn, "r1", "2026-06-30", 0, {"configuration": text}, {})
+    conn.close()
+    assert TOKEN.encode() not in (tmp_path / "s.sqlite").read_bytes()
