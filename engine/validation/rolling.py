@@ -25,6 +25,7 @@ from scipy import stats
 from engine.errors import ConfigurationError, ModelError
 from engine.series import checked_closes
 from engine.simulate import SimulationSpec, simulate_log_closes
+from engine.targeted import fit_targeted
 from engine.validation.scores import crps, inside, pit
 from engine.volatility import (
     STATIONARITY_MARGIN,
@@ -51,10 +52,13 @@ class Candidate:
     model: Model
     dist: Dist
     fallback: bool = False
+    targeted: bool = False  # variance targeting (engine.targeted; normal innovations only)
 
     @property
     def name(self) -> str:
-        return FALLBACK_NAME if self.fallback else f"{self.model}-{self.dist}"
+        if self.fallback:
+            return FALLBACK_NAME
+        return f"{self.model}-{self.dist}" + ("-vt" if self.targeted else "")
 
     def fit(
         self, prices: pd.Series, gaps: np.ndarray, min_observations: int
@@ -66,6 +70,10 @@ class Candidate:
             return fallback_params(prices, gaps), None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # thin-trading and arch notes: the scores judge
+            if self.targeted:
+                fit = fit_targeted(prices, model=self.model, session_gaps=gaps,
+                                   min_observations=min_observations)  # fmt: skip
+                return fit.params, fit.diagnostics
             fit = fit_volatility(
                 prices,
                 model=self.model,
@@ -92,6 +100,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("gjr", "normal"),
     Candidate("garch", "t"),
     Candidate("gjr", "t"),
+    Candidate("garch", "normal", targeted=True),
+    Candidate("gjr", "normal", targeted=True),
     FALLBACK,
 )
 
