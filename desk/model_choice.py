@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,14 @@ import pandas as pd
 from desk.files import write_all_atomic
 from engine.errors import ModelError
 from engine.markets import MarketRules
-from engine.validation import CANDIDATES, FALLBACK, ValidationSpec, candidate, validate
+from engine.validation import (
+    CANDIDATES,
+    FALLBACK,
+    ValidationSpec,
+    candidate,
+    month_end_origins,
+    validate,
+)
 from engine.volatility import FitDiagnostics, VolatilityParams
 
 CHOICE_PATHS = 2_000  # paths an origin for the choice (carbon model validate uses 10,000)
@@ -133,6 +140,18 @@ def _validated(
     return summary, False
 
 
+def _reachable(spec: ValidationSpec, index: pd.DatetimeIndex, gaps: np.ndarray) -> ValidationSpec:
+    """``spec`` with the horizons that some origin can score (a young market has no close 250
+    sessions after its first month-end yet: it is judged on the shorter horizons)."""
+    origins = month_end_origins(index, spec.min_observations)
+    if not len(origins):
+        return spec  # the validation says what is missing
+    session = np.cumsum(gaps)
+    reach = session[-1] - session[index.get_loc(origins[0])]
+    horizons = tuple(h for h in spec.horizons if h <= reach) or (1,)
+    return replace(spec, horizons=horizons)
+
+
 def choose_model(
     closes: pd.Series,
     gaps: np.ndarray,
@@ -153,6 +172,7 @@ def choose_model(
                           min_observations=min_observations)  # fmt: skip
     if cut is not None:
         upto = int(closes.index.get_loc(cut)) + 1
+        spec = _reachable(spec, pd.DatetimeIndex(closes.index[:upto]), gaps[:upto])
         summary, cached = _validated(closes.iloc[:upto], gaps[:upto], rules, spec, cache_dir)
     if summary is None:
         params, _ = FALLBACK.fit(closes, gaps, min_observations)

@@ -138,10 +138,16 @@ ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 
 def _page(result: ValidationResult, rules: MarketRules, source: str) -> str:
     summary = result.summary.copy()
+    order = {name: i for i, name in enumerate(result.summary.index)}  # the chosen first
     tests = result.tests.copy()
-    tests = tests.sort_values(["candidate", "horizon", "side", "level", "test"])
+    tests["order"] = tests["candidate"].map(order)
+    tests = tests.sort_values(["order", "horizon", "side", "level", "test"]).drop(columns="order")
     tests["passed"] = tests["passed"].map({True: "yes", False: "NO"})
-    by_horizon = result.horizons.unstack("candidate")
+    tests["exceedances"] = tests["exceedances"].astype("Int64")
+    by = result.horizons.reset_index()
+    names = list(result.summary.index)
+    cover = by.pivot(index="horizon", columns="candidate", values="cover90")[names]
+    crps = by.pivot(index="horizon", columns="candidate", values="crps")[names]
     colour = ZONE_COLOURS[result.zone]
     first, last = result.origins[0].date(), result.origins[-1].date()
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -158,13 +164,16 @@ color:white;border-radius:4px;background:{colour}}}</style></head><body>
 <p>{html.escape(result.reason)}.</p>
 <h2>Candidates</h2>{_table(summary)}
 <p>score: the CRPS of the log close relative to the best candidate at each named horizon,
-averaged (1 is best everywhere). cover90_early: share of realised closes inside the 5-95 % band
-over the first 20 sessions after each origin; cover90_all: over every session up to the longest
-horizon. zone: the Basel traffic light of the 1-day 99 % VaR over the last 250 sessions, the
+their geometric mean over the horizons (1 is best everywhere). cover90_early: share of realised
+closes inside the 5-95 % band over the first 20 sessions after each origin; cover90_all: over
+every session up to the longest horizon. zone: the Basel traffic light of the 1-day 99 % VaR over the last 250 sessions, the
 worse of falls and rises.</p>
 <h2>Coverage by horizon</h2>{_coverage_chart(result)}
-{_table(by_horizon)}
-<h2>PIT</h2>{_pit_chart(result)}
+<p>Share of closes inside the 90 % band at the named horizons (sessions ahead):</p>
+{_table(cover)}
+<p>Mean CRPS of the log close (lower is better):</p>{_table(crps)}
+<h2>PIT</h2><p>A calibrated model's PITs are uniform (the dashed line). Unchanged closes on thin
+days sit in the middle bins: their PIT is about 0.5.</p>{_pit_chart(result)}
 <h2>VaR exceedances</h2>{_exceedance_chart(result, rules)}
 <h2>Tests</h2>
 <p>Kupiec (proportion of failures), Christoffersen (independence; conditional coverage) on the

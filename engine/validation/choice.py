@@ -2,8 +2,10 @@
 out-of-sample forecasts.
 
 The score that ranks them is the CRPS of the log close (a proper score: it rewards calibration
-and sharpness together), relative to the best candidate at each named horizon and averaged over
-the horizons, so that 1 is best at every horizon. A candidate in the Basel red zone on either
+and sharpness together) relative to the best candidate's at each named horizon, and then the
+geometric mean of those ratios over the horizons (so that no one horizon dominates): 1 is best
+at every horizon. The best is sought among the candidates outside the Basel red zone when there
+are any, so a red candidate's score may fall below 1. A candidate in the red zone on either
 side, or whose fit failed at more than a fifth of the origins, ranks after the others; the
 mean BIC at the origins breaks ties (within ``TIE``).
 """
@@ -186,7 +188,7 @@ def _by_horizon(scores: dict[str, CandidateScores], horizons: tuple[int, ...]) -
 
 
 def _relative_crps(scores: dict[str, CandidateScores], eligible: list[str], horizons) -> dict:
-    """Mean over the named horizons of each candidate's CRPS over the best one's, on the
+    """Geometric mean over the named horizons of each candidate's CRPS over the best one's, on the
     forecasts every eligible candidate made (the same origins and closes)."""
     keys = ["origin", "date"]
     common = None
@@ -204,7 +206,7 @@ def _relative_crps(scores: dict[str, CandidateScores], eligible: list[str], hori
     table = pd.DataFrame(per)
     best = table[eligible].min(axis=1)
     ratios = table.div(best, axis=0)
-    return {name: float(ratios[name].mean()) for name in scores}
+    return {name: float(np.exp(np.log(ratios[name]).mean())) for name in scores}
 
 
 def validate(
@@ -218,6 +220,14 @@ def validate(
     if not candidates:
         raise ModelError("validation needs at least one candidate model")
     origins = choose_origins(pd.DatetimeIndex(prices.index), spec)
+    session = np.cumsum(np.asarray(session_gaps))
+    reach = int(session[-1] - session[prices.index.get_loc(origins[0])])
+    if reach < spec.longest:
+        raise ModelError(
+            f"horizon {spec.longest} sessions: no origin has a close that far ahead (the first "
+            f"origin, {origins[0].date()}, is {reach} sessions before the last close, "
+            f"{prices.index[-1].date()}); use shorter horizons or earlier origins"
+        )
     scores = {
         c.name: evaluate_candidate(prices, session_gaps, c, spec, origins) for c in candidates
     }
@@ -255,7 +265,8 @@ def validate(
             f"{n}: {scores[n].fits['error'].iloc[0]}" for n in summary.index if len(scores[n].fits)
         )
         raise ModelError(f"no candidate could be fitted at enough origins: {problems}")
-    relative = _relative_crps(scores, eligible, spec.horizons)
+    not_red = [n for n in eligible if summary.loc[n, "zone"] != "red"]
+    relative = _relative_crps(scores, not_red or eligible, spec.horizons)
     summary["score"] = [relative.get(n, math.inf) if usable[n] else math.inf for n in summary.index]
     summary["red"] = summary["zone"] == "red"
     summary["_score"] = (summary["score"] / TIE).round()  # ties within TIE, then the BIC

@@ -136,6 +136,12 @@ def test_too_little_history_is_named():
         choose_origins(
             pd.DatetimeIndex(short.index), ValidationSpec(origins=(pd.Timestamp("2023-01-02"),))
         )
+    with pytest.raises(ModelError, match="horizon 60 sessions: no origin has a close that far"):
+        validate(
+            short,
+            np.ones(120),
+            ValidationSpec(horizons=(1, 60), min_observations=100, origins=(short.index[100],)),
+        )
     with pytest.raises(ConfigurationError, match="unknown model 'egarch'"):
         candidate("egarch")
     with pytest.raises(ConfigurationError, match="at least 100 paths"):
