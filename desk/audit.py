@@ -173,15 +173,12 @@ def use_key(conn: sqlite3.Connection, key: AuditKey | None) -> None:
     conn.audit_key = key  # type: ignore[attr-defined]
 
 
-def _mac_state(conn: sqlite3.Connection) -> tuple[int, str | None]:
-    """(entries with a MAC, key id of the last MAC)."""
+def _mac_state(conn: sqlite3.Connection) -> tuple[bool, str | None]:
+    """(whether any entry has a MAC, the key id of the last MAC); one indexed read."""
     if not _exists(conn, "audit_mac"):
-        return 0, None
-    row = conn.execute("SELECT count(*), max(seq) FROM audit_mac").fetchone()
-    if not row[0]:
-        return 0, None
-    last = conn.execute("SELECT key_id FROM audit_mac WHERE seq = ?", (row[1],)).fetchone()
-    return int(row[0]), last["key_id"] if last is not None else None
+        return False, None
+    last = conn.execute("SELECT key_id FROM audit_mac ORDER BY seq DESC LIMIT 1").fetchone()
+    return last is not None, None if last is None else last["key_id"]
 
 
 def append(conn: sqlite3.Connection, kind: str, key: str, payload: Mapping[str, Any]) -> str:

@@ -125,7 +125,7 @@ def _resolve(base: Path, value: str) -> Path:
 
 
 def _fail(path: Path, key: str, value: object, rule: str) -> ConfigurationError:
-    return ConfigurationError(f"{path}: {key} = {value!r}: {rule}")
+    return ConfigurationError(f"{path}: {key} = {value!r} {rule}")
 
 
 def _folder(path: Path, key: str, value: str, base: Path) -> Path:

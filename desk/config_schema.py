@@ -6,7 +6,8 @@ Every number is finite and within a range that the night can compute with (a ``c
 ``1e18`` or a forward of ``inf`` tonnes is refused here, not met as an OverflowError later);
 dates lie within the calendars (1970-2060); text that names a file is not blank. Every error
 becomes one ``ConfigurationError`` line that names the file, the key (``run.paths``,
-``forwards[0].delivery``) and the value (``format_errors``).
+``forwards[0].delivery``) and the value: ``<file>: run.paths = 5 must be >= 10``
+(``format_errors``).
 """
 
 from __future__ import annotations
@@ -294,7 +295,7 @@ def _args(annotation: Any) -> list[Any]:
 def format_errors(
     path: Path, error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
 ) -> ConfigurationError:
-    """The first error of a validation as ``<file>: <key> = <value>: <rule>`` (and how many
+    """The first error of a validation as ``<file>: <key> = <value> <rule>`` (and how many
     more there are)."""
     errors = error.errors(include_url=False)
     first = errors[0]
@@ -307,7 +308,7 @@ def format_errors(
     elif first["type"] == "value_error" and not first["loc"]:
         text = f"{path}: {rule}"  # a rule across keys names its keys itself
     else:
-        text = f"{path}: {key} = {_shown(first.get('input'))}: {rule}"
+        text = f"{path}: {key} = {_shown(first.get('input'))} {rule}"
     if len(errors) > 1:
         text += f" (and {len(errors) - 1} more)"
     return ConfigurationError(text)

@@ -61,17 +61,23 @@ def make_private(path: Path) -> None:
         pass
 
 
-def write_all_atomic(writers: dict[Path, Callable[[Path], None]]) -> tuple[Path, ...]:
+def write_all_atomic(
+    writers: dict[Path, Callable[[Path], None]], *, private: bool = False
+) -> tuple[Path, ...]:
     """Write several files so that a failure leaves all the old ones: every file goes to a
     temporary beside its target first, and only when all are written do they replace their
     targets (each replacement is one step; a crash between two leaves a mixed set, never a
     half-written file). The files get the mode the umask gives new files (they are the
-    user's outputs, not the desk's records)."""
+    user's outputs), or with ``private`` 0600 in new folders 0700 (the desk's own records:
+    caches, anything beside the store)."""
     temporaries: dict[Path, Path] = {}
-    mode = 0o666 & ~current_umask()
+    mode = PRIVATE_FILE if private else 0o666 & ~current_umask()
     try:
         for path, write in writers.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if private:
+                make_private_folder(path.parent)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(
                 dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix
             )

@@ -119,3 +119,10 @@ def test_user_outputs_keep_the_umask_mode_read_without_changing_it(tmp_path: Pat
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_private_outputs(tmp_path: Path):
+    (path,) = files.write_all_atomic({tmp_path / "cache" / "v.json": lambda p: p.write_text("{}")},
+                                     private=True)  # fmt: skip
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
