@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine.markets import NO_CURRENCY, MarketRules
 from market_data.errors import DataError
-from market_data.frame import Parsed, parse_dates, tidy_from_raw
+from market_data.frame import Parsed, is_date, tidy_from_raw
 from market_data.names import has_word
 from market_data.text import Rows, read_rows
 from market_data.units import price_unit
@@ -56,7 +56,7 @@ def looks_like_edb(lines: list[str]) -> bool:
     kinds = set()
     for line in lines[:HEAD_LINES]:
         first = line.split(",", 1)[0].strip().strip('"')
-        if not parse_dates(pd.Series([first])).isna().iat[0]:
+        if is_date(first):
             break
         kinds.add(metadata_kind(first))
     return "name" in kinds and any(kind in kinds for kind in EDB_ONLY)
@@ -119,7 +119,7 @@ def parse_edb(
             if kind is not None:
                 metadata[kind] = [c.strip() for c in cells]
                 continue
-            if parse_dates(pd.Series([cells[0]])).isna().iat[0]:
+            if not is_date(cells[0]):
                 raise DataError(
                     f"{source}, row {line}: expected a Wind EDB metadata row (指标名称, 单位, "
                     f"...) or a dated row, found {cells[0]!r}"

@@ -42,8 +42,11 @@ def _read(path: str | Path, rows: Rows | None = None) -> tuple[list[str], list[s
         raise DataError(f"{source}: an ICAP export has two header rows and then data rows")
     (_, systems), (line, fields) = rows[0], rows[1]
     filled: list[str] = []
-    for cell in systems:
-        filled.append(cell.strip() or (filled[-1] if filled else ""))
+    # A blank cell continues the system to its left, and so do the cells a shorter row lacks
+    # (a spreadsheet drops the trailing blanks).
+    for j in range(max(len(systems), len(fields))):
+        cell = systems[j].strip() if j < len(systems) else ""
+        filled.append(cell or (filled[-1] if filled else ""))
     if not fields or fields[0].strip().lower() != "date":
         raise DataError(
             f"{source}, row {line}: the second header row of an ICAP export starts with "

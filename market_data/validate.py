@@ -158,10 +158,12 @@ def _band_problems(
     close = frame["close"].to_numpy()
     prev = close[:-1]
     k = sessions[1:]
-    # Each day's limit is rounded to the tick: up to half a tick per session, compounded.
-    up, down = (1 + band) ** k, (1 - band) ** k
-    upper = prev * up + tick / 2 * (up - 1) / band
-    lower = prev * down - tick / 2 * (1 - down) / band
+    # Each day's limit is rounded to the tick: up to half a tick per session, compounded. Over
+    # thousands of sessions (a mistyped year) the band overflows to no limit at all.
+    with np.errstate(over="ignore"):
+        up, down = (1 + band) ** k, (1 - band) ** k
+        upper = prev * up + tick / 2 * (up - 1) / band
+        lower = prev * down - tick / 2 * (1 - down) / band
     problems = []
     priced = (prev > 0) & (close[1:] > 0)  # non-positive prices are reported on their own
     for j in np.flatnonzero(priced & ((close[1:] > upper) | (close[1:] < lower))):

@@ -23,7 +23,7 @@ import pandas as pd
 
 from engine.markets import MarketRules
 from market_data.errors import DataError
-from market_data.frame import Parsed, parse_dates, parse_numbers, tidy_from_raw
+from market_data.frame import Parsed, is_date, parse_numbers, tidy_from_raw
 from market_data.names import field_kind, has_word
 from market_data.text import Rows, read_rows
 from market_data.units import money_scale, price_unit, volume_scale
@@ -154,7 +154,7 @@ def parse_wind(
             if kind is not None:
                 header[kind] = cells
                 continue
-            if parse_dates(pd.Series([cells[0]])).isna().iat[0]:
+            if not is_date(cells[0]):
                 raise DataError(
                     f"{source}, row {line}: expected a Wind header row "
                     f"(指标名称, 单位, ...) or a dated row, found {cells[0]!r}"

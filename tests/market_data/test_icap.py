@@ -60,3 +60,10 @@ def test_bad_icap_cell_is_named(write):
     text = ICAP.read_text().replace("72.10", "72.1O")
     report = md.check(write("icap.csv", text), market="cea", format="icap")
     assert [(p.row, p.column, p.check) for p in report.errors] == [(6, "close", "number")]
+
+
+def test_a_system_row_shorter_than_the_field_row_continues_its_last_system(write):
+    """A spreadsheet drops a row's trailing blanks: the system over the last columns is the one
+    to their left (a crash found by the property tests)."""
+    text = ",EU ETS\nDate,Exchange rate,Secondary Market\n2024-01-02,1,78.20\n2024-01-03,1,76.50\n"
+    assert list(md.load(write("short.csv", text), market="eua").close) == [78.20, 76.50]
