@@ -17,7 +17,7 @@ import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import Rows, existing_file, read_rows
+from market_data.text import Rows, by_column, existing_file, read_rows
 
 DATE_NAMES: tuple[str, ...] = ("date", "trade_date", "datetime", "time", "day", "timestamp")
 PRICE_NAMES: tuple[str, ...] = ("settle", "settlement", "close", "price", "last")
@@ -63,10 +63,7 @@ def _read_table(path: Path, rows: Rows | None) -> tuple[list[str], list[int], di
         raise DataError(f"{path}: the file is empty")
     header = [h.strip() for h in rows[0][1]]
     body = rows[1:]
-    cells = {
-        name: [(cells + [""] * len(header))[j] for _, cells in body]
-        for j, name in enumerate(header)
-    }
+    cells = dict(zip(header, by_column(body, len(header)), strict=True))
     return header, [line for line, _ in body], cells
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import Rows, read_rows
+from market_data.text import Rows, by_column, read_rows
 
 COLUMNS: dict[str, str] = {
     "trade_date": "date",
@@ -44,9 +44,9 @@ def parse_seee(path: str | Path, *, rows: Rows | None = None) -> Parsed:
         )
     body = rows[1:]
     raw = pd.DataFrame({"row": [line for line, _ in body]}, dtype=object)
-    for j, name in enumerate(header):
+    for name, cells in zip(header, by_column(body, len(header)), strict=True):
         if name in COLUMNS:
-            raw[COLUMNS[name]] = [(cells + [""] * len(header))[j] for _, cells in body]
+            raw[COLUMNS[name]] = cells
     return tidy_from_raw(raw, source=source, newest_first_allowed=False, empty_days="error")
 
 

@@ -39,6 +39,13 @@ def read_text(path: str | Path) -> str:
     raise DataError(f"{path}: the file is neither UTF-8 nor GB18030 text")
 
 
+def by_column(rows: Rows, width: int) -> list[list[str]]:
+    """The cells of ``rows`` column by column, ``width`` columns: short rows padded with blank
+    cells, cells beyond the width dropped."""
+    padded = [cells[:width] + [""] * (width - len(cells)) for _, cells in rows]
+    return [list(column) for column in zip(*padded, strict=True)] if padded else [[]] * width
+
+
 def read_rows(path: str | Path) -> Rows:
     """Non-empty CSV records with the line each starts on, as an editor numbers lines."""
     reader = csv.reader(io.StringIO(read_text(path)))

@@ -25,7 +25,7 @@ from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, is_date, parse_numbers, tidy_from_raw
 from market_data.names import field_kind, has_word
-from market_data.text import Rows, read_rows
+from market_data.text import Rows, by_column, read_rows
 from market_data.units import money_scale, price_unit, volume_scale
 
 Segment = Literal["total", "listed", "block"]
@@ -188,12 +188,13 @@ def parse_wind(
     width = len(names)
     if segment != "total" and picked["volume"] is not None:
         body = [(line, _without_idle_segment(cells, picked, width)) for line, cells in body]
+    cells_of = by_column(body, width)
     raw = pd.DataFrame(
         {
             "row": [line for line, _ in body],
-            "date": [cells[0] for _, cells in body],
+            "date": cells_of[0],
             **{
-                role: [(cells + [""] * width)[column.position] for _, cells in body]
+                role: cells_of[column.position]
                 for role, column in picked.items()
                 if column is not None
             },

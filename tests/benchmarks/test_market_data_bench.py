@@ -7,6 +7,8 @@ Run quickly with the default test run; for steadier figures:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -95,3 +97,84 @@ def test_reference_market_generation(benchmark):
 def test_load_wind_export(benchmark, shared_data):
     frame = benchmark(md.load, shared_data / "cea_wind_export_raw.csv", market="cea")
     assert len(frame) == 918
+
+
+# --- ten years of daily prices, as a file: the loaders' targets (issue 15) ---------------------
+
+TEN_YEARS_CSV_MS = 50  # load and validate a CSV of ten years of daily data
+TEN_YEARS_XLSX_MS = 500  # the same as an .xlsx
+
+
+@pytest.fixture(scope="module")
+def ten_years(tmp_path_factory) -> tuple[Path, Path, int]:
+    """Every Shanghai session of 2015-2024 (2,433) with OHLC, volume and turnover, as a CSV
+    and as an .xlsx (dates and numbers typed, as Excel saves them)."""
+    import openpyxl
+
+    sessions = md.calendar_for("XSHG").sessions("2015-01-01", "2024-12-31")
+    rng = np.random.Generator(np.random.PCG64(7))
+    close = np.round(40 * np.exp(np.cumsum(rng.uniform(-0.03, 0.03, len(sessions)))), 2)
+    table = pd.DataFrame(
+        {
+            "date": sessions.strftime("%Y-%m-%d"),
+            "close": close,
+            "open": close,
+            "high": np.round(close * 1.02, 2),
+            "low": np.round(close * 0.98, 2),
+            "volume": rng.integers(1_000, 10**6, len(sessions)).astype(float),
+        }
+    )
+    table["turnover"] = np.round(table.volume * table.close, 2)
+    folder = tmp_path_factory.mktemp("ten_years")
+    csv = folder / "ten_years.csv"
+    table.to_csv(csv, index=False)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(table.columns))
+    for row in table.itertuples(index=False):
+        sheet.append([dt.datetime.fromisoformat(row.date), *row[1:]])
+    xlsx = folder / "ten_years.xlsx"
+    book.save(xlsx)
+    return csv, xlsx, len(sessions)
+
+
+@pytest.mark.benchmark(group="load ten years (2,433 sessions)")
+def test_load_ten_years_csv(benchmark, ten_years):
+    """Target: under 50 ms (min of the rounds, which this shared machine's noise only adds to)."""
+    csv, _, rows = ten_years
+    frame = benchmark(md.load, csv, market="cea")
+    assert len(frame) == rows
+    assert benchmark.stats.stats.min * 1000 < TEN_YEARS_CSV_MS
+
+
+@pytest.mark.benchmark(group="load ten years (2,433 sessions)")
+def test_read_ten_years_csv_pandas_floor(benchmark, ten_years):
+    """pandas.read_csv with its date parsing alone: no validation, the floor of a load."""
+    csv, _, rows = ten_years
+    frame = benchmark(pd.read_csv, csv, parse_dates=["date"], index_col="date")
+    assert len(frame) == rows
+
+
+@pytest.mark.benchmark(group="load ten years, .xlsx")
+def test_load_ten_years_xlsx(benchmark, ten_years):
+    """Target: under 0.5 s; the frame is the CSV's."""
+    csv, xlsx, rows = ten_years
+    frame = benchmark(md.load, xlsx, market="cea")
+    assert len(frame) == rows
+    pd.testing.assert_frame_equal(frame, md.load(csv, market="cea"))
+    assert benchmark.stats.stats.min * 1000 < TEN_YEARS_XLSX_MS
+
+
+@pytest.mark.benchmark(group="load ten years, .xlsx")
+def test_read_ten_years_xlsx_openpyxl_reference(benchmark, ten_years):
+    """openpyxl (read-only mode) reading the cells alone, the other maintained reader."""
+    import openpyxl
+
+    def cells(path: Path) -> list[tuple]:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+        book.close()
+        return rows
+
+    _, xlsx, rows = ten_years
+    assert len(benchmark(cells, xlsx)) == rows + 1
