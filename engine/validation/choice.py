@@ -6,8 +6,10 @@ and sharpness together) relative to the best candidate's at each named horizon, 
 geometric mean of those ratios over the horizons (so that no one horizon dominates): 1 is best
 at every horizon. The best is sought among the candidates outside the Basel red zone when there
 are any, so a red candidate's score may fall below 1. A candidate in the red zone on either
-side, or whose fit failed at more than a fifth of the origins, ranks after the others; the
-mean BIC at the origins breaks ties (within ``TIE``).
+side, or whose fit failed at more than a fifth of the origins, ranks after the others. Scores
+within ``NEAR`` (0.5 %) of the best are as good as the Monte Carlo noise of the CRPS allows to
+tell: among those the better Basel zone comes first (a green VaR before a yellow one), then the
+lower score; the mean BIC at the origins breaks exact ties.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from engine.validation.rolling import (
     evaluate_candidate,
 )
 
-TIE = 1e-3  # relative scores closer than this are a tie, broken by BIC
+NEAR = 0.005  # scores within this of the best: the Basel zone decides first
 MAX_FAILED_SHARE = 0.2  # a candidate whose fit failed at more origins ranks last
 POOLED_EARLY = 20  # the pooled coverage is also reported over the first this many sessions
 RECENT_ORIGINS = 12  # the recent coverage pools the forecasts of the last this many origins
@@ -269,9 +271,14 @@ def validate(
     relative = _relative_crps(scores, not_red or eligible, spec.horizons)
     summary["score"] = [relative.get(n, math.inf) if usable[n] else math.inf for n in summary.index]
     summary["red"] = summary["zone"] == "red"
-    summary["_score"] = (summary["score"] / TIE).round()  # ties within TIE, then the BIC
-    summary = summary.sort_values(["red", "_score", "bic"], na_position="last")
-    summary = summary.drop(columns=["red", "_score"])
+    best = summary.loc[~summary["red"], "score"].min() if (~summary["red"]).any() else math.nan
+    summary["far"] = ~(summary["score"] <= best * (1 + NEAR))
+    summary["light"] = [
+        0 if far else ZONES.index(zone)
+        for far, zone in zip(summary["far"], summary["zone"], strict=True)
+    ]
+    summary = summary.sort_values(["red", "far", "light", "score", "bic"], na_position="last")
+    summary = summary.drop(columns=["red", "far", "light"])
     summary.insert(0, "rank", range(1, len(summary) + 1))
     chosen = str(summary.index[0])
     return ValidationResult(
@@ -289,8 +296,16 @@ def validate(
 
 def _reason(summary: pd.DataFrame, n_origins: int) -> str:
     best = summary.iloc[0]
+    pool = summary[summary["zone"] != "red"]
+    lowest = (pool if len(pool) else summary)["score"].idxmin()
+    how = (
+        "has the lowest out-of-sample CRPS"
+        if lowest == summary.index[0]
+        else f"is within {NEAR:.1%} of the lowest out-of-sample CRPS ({lowest}) with a better "
+        "Basel zone"
+    )
     text = (
-        f"{summary.index[0]} has the lowest out-of-sample CRPS over {n_origins} origins "
+        f"{summary.index[0]} {how} over {n_origins} origins "
         f"(score {best['score']:.3f}, 1 is best at every horizon); its 90 % band held "
         f"{best['cover90_early']:.0%} of the next {POOLED_EARLY} sessions' closes and "
         f"{best['cover90_all']:.0%} of all; Basel zone {best['zone']}"

@@ -36,7 +36,8 @@ def test_choice_is_validated_cached_and_refitted_on_every_close(reference, tmp_p
     assert not first.cached and first.validated_to == "2026-05-29"
     assert first.params.last_date == "2026-06-15"  # refitted on every close
     ranking = [row["candidate"] for row in first.validation["candidates"]]
-    assert first.name == ranking[0] and first.reason.startswith(f"{first.name} has the lowest")
+    assert first.name == ranking[0] and first.reason.startswith(f"{first.name} ")
+    assert "out-of-sample CRPS" in first.reason
     assert len(list(tmp_path.glob("cea-*.json"))) == 1
     # A later close of the same month: the same validation, from the cache.
     later = reference.loc[:"2026-06-30"]
