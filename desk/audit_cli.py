@@ -74,8 +74,7 @@ def audit_group() -> None:
 
 
 def _report(conn: sqlite3.Connection, published: str | None):
-    found, head = audit.problems(conn, published_head=published)
-    return found, head
+    return audit.problems(conn, published_head=published)
 
 
 @audit_group.command("verify")
@@ -158,6 +157,11 @@ def head_command(config_path: Path | None, store: Path | None, key_file: Path | 
     click.echo(head.head)
     if not head.keyed and head.entries:
         click.echo(f"warning: {UNKEYED}", err=True)
+    elif head.keyed and not head.authenticated:
+        click.echo(
+            f"warning: no audit key given: the MACs (key {head.key_id}) were not checked",
+            err=True,
+        )
 
 
 @audit_group.command("init-key")

@@ -30,7 +30,7 @@ def load_book(path: str | Path) -> ComplianceBook:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: not valid TOML ({exc})") from None
-    model = validate(BookModel, data, path)
+    model = validate(BookModel, data, path, prefix="book")  # keys as the engine names them
     try:
         return ComplianceBook.from_dict(model.to_dict())
     except ConfigurationError as exc:

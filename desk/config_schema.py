@@ -308,7 +308,11 @@ def format_errors(
     elif first["type"] == "value_error" and not first["loc"]:
         text = f"{path}: {rule}"  # a rule across keys names its keys itself
     else:
-        text = f"{path}: {key} = {_shown(first.get('input'))} {rule}"
+        value = first.get("input")
+        limit = next(iter((first.get("ctx") or {}).values()), None)
+        if isinstance(value, int) and not isinstance(value, bool) and isinstance(limit, float):
+            value = float(value)  # a number field out of range: shown as the number it reads
+        text = f"{path}: {key} = {_shown(value)} {rule}"
     if len(errors) > 1:
         text += f" (and {len(errors) - 1} more)"
     return ConfigurationError(text)
