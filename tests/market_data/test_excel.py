@@ -83,19 +83,16 @@ def assert_same_frame(from_csv: pd.DataFrame, from_workbook: pd.DataFrame) -> No
     """Equal frames, and equal attributes but for the file's name."""
     pd.testing.assert_frame_equal(from_csv, from_workbook)
 
-    def attrs(frame: pd.DataFrame) -> dict:
-        source = frame.attrs["source"]
-        named = {k: v for k, v in frame.attrs.items() if k != "source"}
-        return eval_names(named, source)
-
-    assert attrs(from_csv) == attrs(from_workbook)
+    assert unnamed(from_csv.attrs) == unnamed(from_workbook.attrs)
 
 
-def eval_names(attrs: dict, source: str) -> dict:
-    """Attributes with the file's name taken out of the texts that quote it."""
+def unnamed(attrs: dict) -> dict:
+    """Attributes without the file's name, taken out of the texts that quote it too."""
+    source = attrs["source"]
     return {
         k: tuple(t.replace(source, "FILE") for t in v) if isinstance(v, tuple) else v
         for k, v in attrs.items()
+        if k != "source"
     }
 
 
