@@ -11,7 +11,6 @@ import getpass
 import json
 import sqlite3
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from desk.cli_common import (
     SOURCE_OPTION,
     CarbonGroup,
     OutputConsole,
+    load_sources,
     read_options,
     source_options,
     stream_gone,
@@ -36,7 +36,7 @@ from desk.cli_common import (
 from desk.store import store_path, transaction
 from engine.alerts import SEVERITIES, AlertRules
 from engine.markets import market_rules
-from market_data import DataWarning, calendar_for, load
+from market_data import calendar_for
 
 STORE_OPTION = click.option(
     "--store",
@@ -130,9 +130,8 @@ def check_command(
     else:
         config, path = AlertConfig(AlertRules.for_market(rules)), store_path(store)
         file = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # `carbon data show` lists them
-        frame = load(source, market=rules, format=fmt, options=source_options(kwargs))  # type: ignore[arg-type]
+    # The data's warnings: `carbon data show` lists them.
+    frame = load_sources((source,), rules, fmt, source_options(kwargs))
     closes = frame["close"]
     gaps = calendar_for(rules.calendar).session_gaps(pd.DatetimeIndex(closes.index))
     conn = alert_store.open_alert_store(path, key_file=file.audit_key_file if config_path else None)

@@ -31,11 +31,11 @@ from backtest.result import BacktestResult, PathResults
 from desk.book_file import load_book
 from desk.cli_common import book_read_options, finite, load_sources, source_options
 from desk.files import write_all_atomic
+from desk.model_choice import cache_folder, choose_model
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.markets import market_rules
 from engine.simulate import SimulationSpec, simulate_closes
-from engine.volatility import fit_volatility
 from market_data import REFERENCE, SourceOptions, calendar_for
 from strategies.registry import make_strategy, names, parse_params
 from strategies.rules import RULES
@@ -62,7 +62,6 @@ class BacktestRequest:
     seed: int = 0
     out: Path = Path("backtest")
     fills: FillSettings = field(default_factory=FillSettings)
-    allow_integrated: bool = False
     market: str | None = None  # the book's market when None
     fmt: str = "auto"
     options: SourceOptions = field(default_factory=SourceOptions)
@@ -74,6 +73,7 @@ class BacktestRun:
     table: pd.DataFrame  # history: cost per year and strategy; paths: one summary row each
     metrics: dict[str, Any]
     files: tuple[Path, ...]
+    currency: str  # the book's market's: costs in millions of it, prices in it per tonne
 
 
 def default_book() -> Path:
@@ -151,21 +151,22 @@ def _history(request, book, prices, strategies) -> BacktestRun:
         request.out / "ledger.csv": lambda p: ledger.to_csv(p, index=False, float_format="%.2f"),
         request.out / "metrics.json": lambda p: _json(metrics, p),
         request.out / "costs.csv": lambda p: table.to_csv(p, float_format="%.4f"),
-        request.out / "cost_distribution.png": lambda p: _cost_bars(table, results, p),
-        request.out / "holdings.png": lambda p: _holdings(chosen, p),
+        request.out / "cost_distribution.png": lambda p: _cost_bars(
+            table, results, p, rules.currency
+        ),
+        request.out / "holdings.png": lambda p: _holdings(chosen, p, rules.currency),
     }
-    return BacktestRun("history", table, metrics, write_all_atomic(writers))
+    return BacktestRun("history", table, metrics, write_all_atomic(writers), rules.currency)
 
 
 def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
     rules = market_rules(book.market)
     calendar = calendar_for(rules.calendar)
     index = pd.DatetimeIndex(prices.index)
-    fit = fit_volatility(
-        prices["close"],
-        session_gaps=calendar.session_gaps(index),
-        allow_nonstationary=request.allow_integrated,
-    )
+    choice = choose_model(
+        prices["close"], calendar.session_gaps(index), rules, cache_dir=cache_folder(),
+        seed=request.seed,
+    )  # fmt: skip
     sessions = calendar.sessions(calendar.next_session(index[-1]), book.deadline)
     if len(sessions) < 2:
         raise ConfigurationError(
@@ -175,7 +176,7 @@ def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
     spec = SimulationSpec(
         paths=request.paths, days=len(sessions), seed=request.seed, band=rules.daily_band
     )
-    paths = np.round(simulate_closes(fit.params, spec) / rules.tick) * rules.tick
+    paths = np.round(simulate_closes(choice.params, spec) / rules.tick) * rules.tick
     obligation = book.obligation.scenarios(request.paths, seed=request.seed)
     cycle = Cycle.from_book(book, start=sessions[0], true_up_date=sessions[len(sessions) // 2])
     prefix = prices["close"].iloc[-120:]
@@ -219,7 +220,8 @@ def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
         "mode": "paths",
         "sources": list(request.sources),
         "book": book.entity,
-        "model": fit.params.to_dict(),
+        "model": choice.params.to_dict(),
+        "model_choice": choice.record(),
         "paths": request.paths,
         "seed": request.seed,
         "sessions": len(sessions),
@@ -238,10 +240,12 @@ def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
         request.out / "costs.csv": lambda p: costs.to_csv(
             p, index_label="path", float_format="%.2f"
         ),
-        request.out / "cost_distribution.png": lambda p: _cost_histograms(results, p),
-        request.out / "holdings.png": lambda p: _holdings(sample, p),
+        request.out / "cost_distribution.png": lambda p: _cost_histograms(
+            results, p, rules.currency
+        ),
+        request.out / "holdings.png": lambda p: _holdings(sample, p, rules.currency),
     }
-    return BacktestRun("paths", table, metrics, write_all_atomic(writers))
+    return BacktestRun("paths", table, metrics, write_all_atomic(writers), rules.currency)
 
 
 def _path_by_path(strategy, paths, cycle, prefix, sessions, obligation, fills, market):
@@ -278,7 +282,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _cost_bars(table: pd.DataFrame, results: dict[str, BacktestResult], path: Path) -> None:
+def _cost_bars(
+    table: pd.DataFrame, results: dict[str, BacktestResult], path: Path, currency: str
+) -> None:
     years = table.drop(index="total")
     fig, ax = plt.subplots(figsize=(9, 4.5))
     width = 0.8 / len(results)
@@ -287,7 +293,7 @@ def _cost_bars(table: pd.DataFrame, results: dict[str, BacktestResult], path: Pa
         ax.bar(x + (j - (len(results) - 1) / 2) * width, years[name], width, label=name)
     ax.set_xticks(x, [str(y) for y in years.index])
     ax.set_xlabel("year traded (its 31 December is the surrender deadline)")
-    ax.set_ylabel("compliance cost, CNY m")
+    ax.set_ylabel(f"compliance cost, {currency} m")
     ax.set_title("Compliance cost per cycle and strategy (stated book)", fontsize=10)
     ax.axhline(0, color="k", lw=0.6)
     ax.legend(fontsize=8)
@@ -297,7 +303,7 @@ def _cost_bars(table: pd.DataFrame, results: dict[str, BacktestResult], path: Pa
     plt.close(fig)
 
 
-def _cost_histograms(results: dict[str, PathResults], path: Path) -> None:
+def _cost_histograms(results: dict[str, PathResults], path: Path, currency: str) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     every = np.concatenate([r.cost for r in results.values()]) / MN
     bins = np.linspace(*np.quantile(every, [0.002, 0.998]), 60)
@@ -310,7 +316,7 @@ def _cost_histograms(results: dict[str, PathResults], path: Path) -> None:
             lw=1.4,
             label=f"{name}: mean {s['mean_cost'] / MN:.1f}, CVaR95 {s['cvar'] / MN:.1f}",
         )
-    ax.set_xlabel("compliance cost, CNY m")
+    ax.set_xlabel(f"compliance cost, {currency} m")
     ax.set_ylabel("paths")
     ax.set_title(
         f"Cost distribution across strategies, {every.size // len(results):,} paths", fontsize=10
@@ -322,11 +328,11 @@ def _cost_histograms(results: dict[str, PathResults], path: Path) -> None:
     plt.close(fig)
 
 
-def _holdings(result: BacktestResult, path: Path) -> None:
+def _holdings(result: BacktestResult, path: Path, currency: str) -> None:
     daily = result.daily
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     top.plot(daily.index, daily["close"], color="tab:blue", lw=1)
-    top.set_ylabel("close, CNY/t")
+    top.set_ylabel(f"close, {currency}/t")
     top.set_title(f"{result.strategy}: price, holdings and trades", fontsize=10)
     bottom.plot(
         daily.index, daily["allowances_t"] / 1e3, color="tab:green", lw=1, label="allowances held"
@@ -416,11 +422,6 @@ def _holdings(result: BacktestResult, path: Path) -> None:
     help="History mode: chain the cycles (bank, shortfall and cash carried).",
 )
 @click.option(
-    "--allow-integrated",
-    is_flag=True,
-    help="--paths on the real CEA history: accept an integrated GARCH fit.",
-)
-@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("backtest"),
@@ -430,7 +431,7 @@ def _holdings(result: BacktestResult, path: Path) -> None:
 def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str, ...],
                      book_path: Path | None, paths: int | None, years: tuple[int, ...],
                      seed: int, liquidity_share: float, fallback_liquidity: float, impact: float,
-                     carry_over: bool, allow_integrated: bool, out: Path, market: str | None,
+                     carry_over: bool, out: Path, market: str | None,
                      fmt: str, **read: Any) -> None:  # fmt: skip
     """Backtest a strategy against the others and "buy at the deadline": compliance cost per
     cycle on the history (or its distribution on simulated paths), ledger, metrics and plots."""
@@ -456,7 +457,6 @@ def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str,
         seed=seed,
         out=out,
         fills=fills,
-        allow_integrated=allow_integrated,
         market=market,
         fmt=fmt,
         options=source_options(read),
@@ -464,12 +464,14 @@ def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str,
     run = run_backtest_command(request)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         if run.mode == "history":
-            click.echo("compliance cost, CNY m (need kt, average close CNY/t):")
+            click.echo(
+                f"compliance cost, {run.currency} m (need kt, average close {run.currency}/t):"
+            )
             click.echo(run.table.round(2).to_string())
         else:
             shown = run.table[["mean_cost", "var", "cvar", "shortfall_probability"]].copy()
             shown[["mean_cost", "var", "cvar"]] /= MN
-            click.echo(f"{paths:,} paths, cost CNY m (VaR/CVaR 95 %):")
+            click.echo(f"{paths:,} paths, cost {run.currency} m (VaR/CVaR 95 %):")
             click.echo(shown.astype(float).round(3).to_string())
     for path in run.files:
         click.echo(f"wrote {path}")

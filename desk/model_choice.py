@@ -136,7 +136,9 @@ def _validated(
         return None, False
     if path is not None:
         with contextlib.suppress(OSError):  # a cache not written costs time, not the night
-            write_all_atomic({path: lambda p: p.write_text(json.dumps(summary), "utf-8")})
+            write_all_atomic(
+                {path: lambda p: p.write_text(json.dumps(summary), "utf-8")}, private=True
+            )
     return summary, False
 
 

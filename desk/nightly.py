@@ -322,7 +322,7 @@ def run_nightly(
         for entity in config.entities
     )
     night = max(dt.date.fromisoformat(m.params.last_date) for m in markets.values())
-    conn = open_alert_store(path)
+    conn = open_alert_store(path, key_file=config.audit_key_file)
     try:
         with timings.step("alerts"):
             alerts = check_alerts(conn, config, markets, entities)

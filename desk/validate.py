@@ -166,8 +166,8 @@ color:white;border-radius:4px;background:{colour}}}</style></head><body>
 <p>score: the CRPS of the log close relative to the best candidate at each named horizon,
 their geometric mean over the horizons (1 is best everywhere). cover90_early: share of realised
 closes inside the 5-95 % band over the first 20 sessions after each origin; cover90_all: over
-every session up to the longest horizon. zone: the Basel traffic light of the 1-day 99 % VaR over the last 250 sessions, the
-worse of falls and rises.</p>
+every session up to the longest horizon. zone: the Basel traffic light of the 1-day 99 % VaR
+over the last 250 sessions, the worse of falls and rises.</p>
 <h2>Coverage by horizon</h2>{_coverage_chart(result)}
 <p>Share of closes inside the 90 % band at the named horizons (sessions ahead):</p>
 {_table(cover)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -89,3 +90,21 @@ def test_errors_name_what_to_fix(tmp_path, args, code, text):
     result = backtest(*args, "--out", str(tmp_path / "x"))
     assert result.exit_code == code, result.output
     assert text in result.output
+
+
+def test_costs_are_labelled_in_the_books_currency(tmp_path):
+    """An EUA book's costs are EUR, not CNY, in the output and the charts' labels."""
+    book = (Path(__file__).parents[2] / "desk/defaults/power_company_book.toml").read_text()
+    (tmp_path / "eua_book.toml").write_text(book.replace('market = "cea"', 'market = "eua"'))
+    days = pd.bdate_range(end="2026-06-30", periods=700)
+    steps = np.random.default_rng(4).normal(0, 0.02, len(days))
+    prices = pd.DataFrame({"date": days.strftime("%Y-%m-%d"),
+                           "close": (70 * np.exp(np.cumsum(steps))).round(2)})  # fmt: skip
+    prices.to_csv(tmp_path / "eua.csv", index=False)
+    result = CliRunner().invoke(
+        cli,
+        ["backtest", "--strategy", "even", "--book", str(tmp_path / "eua_book.toml"), "--source",
+         str(tmp_path / "eua.csv"), "--paths", "200", "--out", str(tmp_path / "bt")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "200 paths, cost EUR m" in result.output and "CNY" not in result.output
