@@ -23,7 +23,7 @@ from engine.markets import NO_CURRENCY, MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, is_date, tidy_from_raw
 from market_data.names import has_word
-from market_data.text import Rows, read_rows
+from market_data.text import Rows, excerpt, read_rows
 from market_data.units import price_unit
 
 METADATA: dict[str, tuple[str, ...]] = {
@@ -122,7 +122,7 @@ def parse_edb(
             if not is_date(cells[0]):
                 raise DataError(
                     f"{source}, row {line}: expected a Wind EDB metadata row (指标名称, 单位, "
-                    f"...) or a dated row, found {cells[0]!r}"
+                    f"...) or a dated row, found {excerpt(cells[0])}"
                 )
         body.append((line, cells))
     if "name" not in metadata:

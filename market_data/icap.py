@@ -22,7 +22,7 @@ import pandas as pd
 from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import Rows, read_rows
+from market_data.text import Rows, excerpt, read_rows
 from market_data.units import currency_of
 
 # Words of the names ICAP gives the systems of the markets the engine knows.
@@ -50,7 +50,7 @@ def _read(path: str | Path, rows: Rows | None = None) -> tuple[list[str], list[s
     if not fields or fields[0].strip().lower() != "date":
         raise DataError(
             f"{source}, row {line}: the second header row of an ICAP export starts with "
-            f"'Date', found {fields[0] if fields else ''!r}"
+            f"'Date', found {excerpt(fields[0] if fields else '')}"
         )
     return filled, [f.strip() for f in fields], rows[2:]
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from market_data.errors import DataError
 from market_data.frame import Parsed, tidy_from_raw
-from market_data.text import Rows, by_column, existing_file, read_rows
+from market_data.text import Rows, by_column, existing_file, header_excerpt, read_rows
 
 DATE_NAMES: tuple[str, ...] = ("date", "trade_date", "datetime", "time", "day", "timestamp")
 PRICE_NAMES: tuple[str, ...] = ("settle", "settlement", "close", "price", "last")
@@ -85,7 +85,8 @@ def parse_plain(
     if date is None or price is None:
         raise DataError(
             f"{source}: need a date column ({date_column or ' / '.join(DATE_NAMES)}) and a "
-            f"price column ({price_column or ' / '.join(PRICE_NAMES)}); found {columns}"
+            f"price column ({price_column or ' / '.join(PRICE_NAMES)}); found "
+            f"{header_excerpt(columns)}"
         )
     raw = pd.DataFrame({"row": lines, "date": cells[date], "close": cells[price]}, dtype=object)
     for role, names in OPTIONAL.items():

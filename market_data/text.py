@@ -15,6 +15,30 @@ ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 Rows = list[tuple[int, list[str]]]
 
 
+SHOWN_CHARACTERS = 40  # the most of a file's cell an error message quotes
+SHOWN_COLUMNS = 12  # the most column names an error message lists
+
+
+def excerpt(cell: str) -> str:
+    """A cell of the user's file as an error message may quote it: at most 40 characters."""
+    cell = cell.strip()
+    if len(cell) <= SHOWN_CHARACTERS:
+        return repr(cell)
+    return repr(cell[: SHOWN_CHARACTERS - 1] + "…") + f" ({len(cell)} characters)"
+
+
+def header_excerpt(columns: list[str]) -> str:
+    """The header of a file that is not the table expected, as an error message describes it:
+    the column names when it looks like a table (two or more columns), else only its shape, so
+    that a file given by mistake (a password file, a key) is not echoed into logs."""
+    if len(columns) < 2:
+        width = len(columns[0]) if columns else 0
+        return f"one column, a first line of {width} characters: not a table of prices"
+    names = ", ".join(excerpt(c) for c in columns[:SHOWN_COLUMNS])
+    more = f" and {len(columns) - SHOWN_COLUMNS} more" if len(columns) > SHOWN_COLUMNS else ""
+    return f"columns {names}{more}"
+
+
 def existing_file(path: str | Path) -> Path:
     """``path`` if it names a readable file; a ``DataError`` that says what is wrong if not."""
     path = Path(path)

@@ -25,7 +25,7 @@ from engine.markets import MarketRules
 from market_data.errors import DataError
 from market_data.frame import Parsed, is_date, parse_numbers, tidy_from_raw
 from market_data.names import field_kind, has_word
-from market_data.text import Rows, by_column, read_rows
+from market_data.text import Rows, by_column, excerpt, read_rows
 from market_data.units import money_scale, price_unit, volume_scale
 
 Segment = Literal["total", "listed", "block"]
@@ -157,7 +157,7 @@ def parse_wind(
             if not is_date(cells[0]):
                 raise DataError(
                     f"{source}, row {line}: expected a Wind header row "
-                    f"(指标名称, 单位, ...) or a dated row, found {cells[0]!r}"
+                    f"(指标名称, 单位, ...) or a dated row, found {excerpt(cells[0])}"
                 )
         body.append((line, cells))
 

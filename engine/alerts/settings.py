@@ -65,12 +65,15 @@ def _number(rule: str, name: str, value: object, *, optional: bool = False) -> f
     return number
 
 
+MOST = 10_000  # no count of sessions, days or ticks in a rule goes beyond this (40 years)
+
+
 def _integer(rule: str, name: str, value: object, *, least: int, optional: bool = False):
     if optional and (value is None or value is False):
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MOST:
         off = ", or false to switch it off" if optional else ""
-        raise _bad(rule, name, value, f"must be a whole number of at least {least}{off}")
+        raise _bad(rule, name, value, f"must be a whole number from {least} to {MOST:,}{off}")
     return int(value)
 
 

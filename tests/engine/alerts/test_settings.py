@@ -84,3 +84,14 @@ def test_parameters_are_the_settings_that_make_an_alert_distinct():
     }
     changed = dataclasses.replace(rules, cumulative=CumulativeRule(window=10))
     assert changed.parameters("cumulative")["window"] == 10
+
+
+def test_counts_are_bounded():
+    """A window of 2**70 sessions (or any count past 40 years of sessions) is refused."""
+    from engine.alerts.settings import MOST
+
+    with pytest.raises(ConfigurationError, match="window"):
+        AlertRules.from_dict({"cumulative": {"window": 2**70}})
+    with pytest.raises(ConfigurationError, match=f"from 1 to {MOST:,}"):
+        AlertRules.from_dict({"cumulative": {"window": MOST + 1}})
+    assert AlertRules.from_dict({"cumulative": {"window": MOST}}).cumulative.window == MOST
