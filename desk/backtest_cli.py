@@ -29,7 +29,7 @@ from backtest.history import compare, cost_table, stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.result import BacktestResult, PathResults
 from desk.book_file import load_book
-from desk.cli_common import book_read_options, finite, load_sources, source_options
+from desk.cli_common import book_market, book_read_options, finite, load_sources, source_options
 from desk.files import write_all_atomic
 from desk.model_choice import cache_folder, choose_model
 from desk.simulate import prepare_output
@@ -95,12 +95,7 @@ def load_prices(
 
 def prices_market(request: BacktestRequest, book: Any) -> str:
     """The market the prices are read as: the book's; ``--market`` may only confirm it."""
-    if request.market is not None and request.market.lower() != book.market:
-        raise ConfigurationError(
-            f"--market {request.market}: the book {book.entity!r} is for market "
-            f"{book.market!r}; backtest prices of its market, or a book of {request.market!r}"
-        )
-    return book.market
+    return book_market(request.market, book)
 
 
 def strategies_for(request: BacktestRequest) -> list[Any]:

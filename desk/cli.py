@@ -23,6 +23,7 @@ from desk.cli_common import (
     SOURCE_OPTION,
     CarbonGroup,
     OutputConsole,
+    book_read_options,
     finite,
     given,
     load_sources,
@@ -447,6 +448,7 @@ def model_validate_command(
     help="The compliance book (TOML; see desk/defaults/power_company_book.toml).",
 )
 @SOURCE_OPTION
+@book_read_options
 @click.option("--paths", type=click.IntRange(min=10), default=20_000, show_default=True,
               help="Simulated paths to the deadline (the out-of-sample set).")  # fmt: skip
 @click.option("--scenarios", type=click.IntRange(min=2), default=1_000, show_default=True,
@@ -464,7 +466,6 @@ def model_validate_command(
               show_default=True, help="Most tonnes traded per decision date and side.")  # fmt: skip
 @click.option("--impact", type=click.FloatRange(min=0), default=0.02, show_default=True,
               help="Market impact at full liquidity, as a share of the price.")  # fmt: skip
-@click.option("--allow-integrated", is_flag=True, help="Accept an integrated GARCH fit.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("plan"),
               show_default=True, help="Folder for the plan and the frontier.")  # fmt: skip
 def optimise_command(
@@ -479,8 +480,10 @@ def optimise_command(
     frontier: bool,
     liquidity: float,
     impact: float,
-    allow_integrated: bool,
     out: Path,
+    market: str | None,
+    fmt: str,
+    **read: Any,
 ) -> None:
     """Tomorrow's plan for a compliance book: trades, hedge, CCER use, reserve, cost and risk,
     shadow prices, and the plan's cost out of sample on every simulated path."""
@@ -490,7 +493,7 @@ def optimise_command(
         book=book_path, source=source, out=out, paths=paths, scenarios=scenarios, seed=seed,
         every=every, lambda_=lambda_, frontier=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0) if frontier else (),
         liquidity_t=liquidity, impact=impact, tree_leaves=tree_leaves,
-        allow_integrated=allow_integrated,
+        market=market, fmt=fmt, options=source_options(read),
     )  # fmt: skip
     run = run_optimise(request)
     p, ev = run.plan, run.evaluation

@@ -95,6 +95,16 @@ def book_read_options(command):
     return command
 
 
+def book_market(market: str | None, book: Any) -> str:
+    """The market a book's prices are read as: the book's; ``--market`` may only confirm it."""
+    if market is not None and market.lower() != book.market:
+        raise ConfigurationError(
+            f"--market {market}: the book {book.entity!r} is for market {book.market!r}; use "
+            f"prices of its market, or a book of {market!r}"
+        )
+    return book.market
+
+
 def read_args(market: str, fmt: str, options: SourceOptions) -> list[str]:
     """The command-line words that read a file as ``load`` was asked to (defaults left out), so
     that a printed hint runs as printed."""

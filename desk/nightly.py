@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from desk.cli_common import load_sources
 from desk.config import DeskConfig, Entity, MarketSource
 from desk.files import write_folder_atomic
 from desk.model_choice import ModelChoice, cache_folder, choose_model
@@ -46,7 +46,7 @@ from engine.scenario_build import reduce_scenarios, scenarios_from_paths
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import FitDiagnostics, VolatilityParams
-from market_data import DataWarning, calendar_for, load
+from market_data import SourceOptions, calendar_for
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 VALIDATION_CACHE = "validation-cache"  # beside the store: the model choice's validations
@@ -138,14 +138,14 @@ def prepare_market(
     seed: int,
     timings: Timings,
     cache_dir: Path | None = None,
+    fmt: str = "auto",
+    options: SourceOptions | None = None,
 ) -> MarketNight:
     """Steps 1 and 2 for one market. Without a pinned model file the model is the validated
     choice (``desk.model_choice``), its validation cached in ``cache_dir``."""
     rules = market_rules(source.code)
     with timings.step(f"load {source.code}"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # `carbon data show` lists them
-            frame = load(source.source, market=rules)
+        frame = load_sources((source.source,), rules, fmt, options)  # warnings: `data show`
         if as_of is not None:
             frame = frame.loc[: pd.Timestamp(as_of)]
             if frame.empty:

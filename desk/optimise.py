@@ -21,14 +21,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from desk.book_file import load_book
+from desk.cli_common import book_market
 from desk.config import MarketSource
 from desk.files import write_all_atomic
+from desk.model_choice import cache_folder
 from desk.nightly import Timings, optimiser_settings, plan_book, prepare_market
 from desk.report import draw_frontier
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.evaluate import Evaluation, evaluate_plan
 from engine.plan import Plan
+from market_data import SourceOptions
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,9 @@ class OptimiseRequest:
     liquidity_t: float = 200_000.0
     impact: float = 0.02
     tree_leaves: int = 64
-    allow_integrated: bool = False
+    market: str | None = None  # --market: may only confirm the book's
+    fmt: str = "auto"
+    options: SourceOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,12 @@ class OptimiseRun:
 def run_optimise(request: OptimiseRequest) -> OptimiseRun:
     prepare_output(request.out)
     book = load_book(request.book)
-    source = MarketSource(book.market, request.source, allow_integrated=request.allow_integrated)
-    market = prepare_market(source, None, [book.deadline], request.paths, request.seed, Timings())
+    code = book_market(request.market, book)
+    source = MarketSource(code, request.source)
+    market = prepare_market(
+        source, None, [book.deadline], request.paths, request.seed, Timings(), cache_folder(),
+        request.fmt, request.options,
+    )  # fmt: skip
     index, days = market.prices.index, len(market.sessions)
     if days < 2:
         raise ConfigurationError(
