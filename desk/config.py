@@ -33,6 +33,7 @@ from engine.book import ComplianceBook
 from engine.errors import ConfigurationError
 from engine.markets import MARKETS
 from engine.volatility import ADVISED_OBSERVATIONS
+from market_data import SourceOptions
 
 DEFAULTS = "defaults"
 DEFAULT_FILES = ("desk.toml", "power_company_book.toml")
@@ -52,6 +53,8 @@ class MarketSource:
     allow_integrated: bool = False
     model_file: Path | None = None
     min_observations: int = ADVISED_OBSERVATIONS
+    fmt: str = "auto"  # how to read the source: the commands' --format ...
+    options: SourceOptions = field(default_factory=SourceOptions)  # ... and source options
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,17 @@ def _markets(path: Path, models: Mapping[str, MarketModel]) -> dict[str, MarketS
             if model.model_file is None
             else _existing(path, code, model.model_file),
             min_observations=model.min_observations or ADVISED_OBSERVATIONS,
+            fmt=model.format,
+            options=SourceOptions(
+                segment=model.segment,
+                instrument=model.instrument,
+                system=model.system,
+                date_column=model.date_column,
+                price_column=model.price_column,
+                sheet=model.sheet,
+                strict=model.strict,
+                keep_outliers=model.keep_outliers,
+            ),
         )
     return markets
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -109,6 +109,16 @@ class MarketModel(Strict):
     allow_integrated: bool = False
     model_file: Text | None = None
     min_observations: Whole(1, 1_000_000) | None = None
+    # How to read the source, as the commands' source options (market_data.SourceOptions).
+    format: Literal["auto", "wind", "edb", "seee", "icap", "plain"] = "auto"
+    sheet: Text | Whole(1, 10_000) | None = None
+    segment: Literal["total", "listed", "block"] = "total"
+    instrument: Text | None = None
+    system: Text | None = None
+    date_column: Text | None = None
+    price_column: Text | None = None
+    strict: bool = False
+    keep_outliers: bool = False
 
 
 class OptimiserModel(Strict):

@@ -138,14 +138,16 @@ def prepare_market(
     seed: int,
     timings: Timings,
     cache_dir: Path | None = None,
-    fmt: str = "auto",
+    fmt: str | None = None,
     options: SourceOptions | None = None,
 ) -> MarketNight:
     """Steps 1 and 2 for one market. Without a pinned model file the model is the validated
     choice (``desk.model_choice``), its validation cached in ``cache_dir``."""
     rules = market_rules(source.code)
     with timings.step(f"load {source.code}"):
-        frame = load_sources((source.source,), rules, fmt, options)  # warnings: `data show`
+        frame = load_sources(  # the data's warnings: `carbon data show`
+            (source.source,), rules, fmt or source.fmt, options or source.options
+        )
         if as_of is not None:
             frame = frame.loc[: pd.Timestamp(as_of)]
             if frame.empty:

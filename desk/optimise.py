@@ -51,7 +51,7 @@ class OptimiseRequest:
     impact: float = 0.02
     tree_leaves: int = 64
     market: str | None = None  # --market: may only confirm the book's
-    fmt: str = "auto"
+    fmt: str | None = None
     options: SourceOptions | None = None
 
 

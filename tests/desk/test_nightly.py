@@ -290,3 +290,42 @@ def test_entities_whose_folders_would_collide_are_refused(tmp_path: Path):
     extra = f'\n[[entities]]\nname = "run.json"\nbook = "{BOOK}"\n'
     with pytest.raises(ConfigurationError, match=r"'run\.json', which is taken"):
         load_config(write_config(tmp_path, extra))
+
+
+def test_a_market_source_takes_the_read_options(tmp_path):
+    """[markets.<code>] reads a workbook's sheet and a plain table's columns as the commands'
+    source options do; an unknown format names its key."""
+    import openpyxl
+
+    import market_data as md
+
+    closes = md.reference_market()["close"]
+    book = openpyxl.Workbook()
+    book.active.title = "notes"
+    book.active.append(["nothing here"])
+    sheet = book.create_sheet("CEA")
+    sheet.append(["Trade day", "Settle price"])
+    for day, close in closes.items():
+        sheet.append([day.date().isoformat(), float(close)])
+    book.save(tmp_path / "cea.xlsx")
+    text = (
+        default_config_path()
+        .read_text()
+        .replace(
+            'source = "reference"',
+            'source = "cea.xlsx"\nsheet = "CEA"\ndate_column = "Trade day"\n'
+            'price_column = "Settle price"',
+        )
+    )
+    (tmp_path / "desk.toml").write_text(text)
+    (tmp_path / "power_company_book.toml").write_text(
+        (default_config_path().parent / "power_company_book.toml").read_text()
+    )
+    config = load_config(tmp_path / "desk.toml")
+    source = config.markets["cea"]
+    assert (source.options.sheet, source.options.date_column) == ("CEA", "Trade day")
+    run = run_nightly(config, out=tmp_path / "runs", store=tmp_path / "s.sqlite")
+    assert run.markets["cea"].prices["close"].equals(closes)
+    (tmp_path / "desk.toml").write_text(text.replace('sheet = "CEA"', 'format = "excel"'))
+    with pytest.raises(ConfigurationError, match=r"markets\.cea\.format"):
+        load_config(tmp_path / "desk.toml")
