@@ -26,6 +26,7 @@ from desk.alert_store import STATES, StoredAlert
 from desk.audit_cli import audit_group
 from desk.cli_common import (
     SOURCE_OPTION,
+    STORE_OPTION,
     CarbonGroup,
     OutputConsole,
     load_sources,
@@ -38,13 +39,6 @@ from engine.alerts import SEVERITIES, AlertRules
 from engine.markets import market_rules
 from market_data import calendar_for
 
-STORE_OPTION = click.option(
-    "--store",
-    "store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The store file (default: $CARBON_STORE, then [run] store of --config, then "
-    "~/.local/share/carbon-desk/store.sqlite).",
-)
 CONFIG_OPTION = click.option(
     "--config",
     "config_path",

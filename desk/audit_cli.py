@@ -19,16 +19,9 @@ import click
 from desk import audit, exit_codes
 from desk.alert_config import read_alert_file
 from desk.audit_key import AuditKeyError, create_key_file, default_key_path, load_key
-from desk.cli_common import CarbonGroup
+from desk.cli_common import STORE_OPTION, CarbonGroup
 from desk.store import open_store, store_path
 
-STORE_OPTION = click.option(
-    "--store",
-    "store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The store file (default: $CARBON_STORE, then [run] store of --config, then "
-    "~/.local/share/carbon-desk/store.sqlite).",
-)
 CONFIG_OPTION = click.option(
     "--config",
     "config_path",

@@ -29,7 +29,16 @@ from backtest.history import compare, cost_table, stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.result import BacktestResult, PathResults
 from desk.book_file import load_book
-from desk.cli_common import book_market, book_read_options, finite, load_sources, source_options
+from desk.cli_common import (
+    book_market,
+    book_read_options,
+    finite,
+    load_sources,
+    out_option,
+    seed_option,
+    source_options,
+    sources_option,
+)
 from desk.files import write_all_atomic
 from desk.model_choice import cache_folder, choose_model
 from desk.simulate import prepare_output
@@ -362,14 +371,9 @@ def _holdings(result: BacktestResult, path: Path, currency: str) -> None:
     help="A setting of the strategy (repeatable, or comma-separated), e.g. "
     "--params window=30,low=0.1.",
 )
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    default=(REFERENCE,),
-    show_default=True,
-    help="'reference' or a price file; several are merged, the first preferred "
-    "(the exchange's bulletins, then a Wind export: the full CEA history).",
+@sources_option(
+    "'reference' or a price file; several are merged, the first preferred (the exchange's "
+    "bulletins, then a Wind export: the full CEA history)."
 )
 @book_read_options
 @click.option(
@@ -389,7 +393,7 @@ def _holdings(result: BacktestResult, path: Path, currency: str) -> None:
     multiple=True,
     help="History mode: deadline years to play (default: every one covered).",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@seed_option()
 @click.option(
     "--liquidity-share",
     type=click.FloatRange(0, 1, min_open=True),
@@ -416,13 +420,7 @@ def _holdings(result: BacktestResult, path: Path, currency: str) -> None:
     is_flag=True,
     help="History mode: chain the cycles (bank, shortfall and cash carried).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("backtest"),
-    show_default=True,
-    help="Folder for ledger.csv, metrics.json, costs.csv and the plots.",
-)
+@out_option("backtest", "ledger.csv, metrics.json, costs.csv and the plots")
 def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str, ...],
                      book_path: Path | None, paths: int | None, years: tuple[int, ...],
                      seed: int, liquidity_share: float, fallback_liquidity: float, impact: float,

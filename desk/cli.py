@@ -27,8 +27,11 @@ from desk.cli_common import (
     finite,
     given,
     load_sources,
+    out_option,
     read_options,
+    seed_option,
     source_options,
+    sources_option,
 )
 from desk.nightly_cli import init_command, nightly_command
 from engine.errors import ModelError
@@ -36,7 +39,6 @@ from engine.markets import market_rules
 from engine.validation.rolling import CANDIDATES, HORIZONS
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
-    REFERENCE,
     check,
     summarise,
 )
@@ -182,20 +184,8 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
 @click.option(
     "--days", type=click.IntRange(min=1), default=252, show_default=True, help="Trading days ahead."
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(0, 2**63 - 1),
-    default=0,
-    show_default=True,
-    help="The same seed, the same paths.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("simulation"),
-    show_default=True,
-    help="Folder for fan.png, quantiles.csv and model.json.",
-)
+@seed_option()
+@out_option("simulation", "fan.png, quantiles.csv and model.json")
 @click.option(
     "--model",
     type=click.Choice(["auto", "garch", "gjr"]),
@@ -307,14 +297,7 @@ def model() -> None:
 
 
 @model.command("validate")
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    default=(REFERENCE,),
-    show_default=True,
-    help="'reference' or a price file; several are merged, the first preferred.",
-)
+@sources_option("'reference' or a price file; several are merged, the first preferred.")
 @read_options
 @click.option(
     "--models",
@@ -343,13 +326,7 @@ def model() -> None:
     show_default=True,
     help="Simulated paths per origin and candidate.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(0, 2**63 - 1),
-    default=0,
-    show_default=True,
-    help="The same seed, the same scores.",
-)
+@seed_option("scores")
 @click.option(
     "--min-observations",
     type=click.IntRange(min=100),
@@ -357,13 +334,7 @@ def model() -> None:
     show_default=True,
     help="Fewest daily returns a fit at an origin needs.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("validation"),
-    show_default=True,
-    help="Folder for validation.html, scores.csv and summary.json.",
-)
+@out_option("validation", "validation.html, scores.csv and summary.json")
 def model_validate_command(
     sources: tuple[str, ...],
     market: str,
@@ -456,7 +427,7 @@ def model_validate_command(
 @click.option("--tree-leaves", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Groups of scenarios at the deadline from the tree's price splits "
                    "(the largest power of two within it).")  # fmt: skip
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@seed_option("scenarios and plan")
 @click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Trading days between decision dates.")  # fmt: skip
 @click.option("--lambda", "lambda_", type=click.FloatRange(min=0), default=1.0,
@@ -466,8 +437,7 @@ def model_validate_command(
               show_default=True, help="Most tonnes traded per decision date and side.")  # fmt: skip
 @click.option("--impact", type=click.FloatRange(min=0), default=0.02, show_default=True,
               help="Market impact at full liquidity, as a share of the price.")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("plan"),
-              show_default=True, help="Folder for the plan and the frontier.")  # fmt: skip
+@out_option("plan", "the plan and the frontier")
 def optimise_command(
     book_path: Path,
     source: str,

@@ -13,6 +13,7 @@ import select
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -36,6 +37,34 @@ SOURCE_OPTION = click.option(
     show_default=True,
     help="'reference' for the embedded reference market, or the path of a price file.",
 )
+STORE_OPTION = click.option(
+    "--store",
+    "store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The store file (default: $CARBON_STORE, then [run] store of --config, then "
+    "~/.local/share/carbon-desk/store.sqlite).",
+)
+
+
+def seed_option(what: str = "paths"):
+    """``--seed``: the same seed gives the same ``what``."""
+    return click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0,
+                        show_default=True, help=f"The same seed, the same {what}.")  # fmt: skip
+
+
+def out_option(default: str, what: str):
+    """``--out``: the folder a command writes ``what`` into."""
+    return click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                        default=Path(default), show_default=True,
+                        help=f"Folder for {what}.")  # fmt: skip
+
+
+def sources_option(default_help: str):
+    """``--source`` given several times: the sources are merged, the first preferred."""
+    return click.option("--source", "sources", multiple=True, default=(REFERENCE,),
+                        show_default=True, help=default_help)  # fmt: skip
+
+
 BOOK_MARKET_OPTION = click.option(
     "--market",
     type=click.Choice(sorted(MARKETS), case_sensitive=False),
