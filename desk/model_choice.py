@@ -38,6 +38,7 @@ from engine.volatility import FitDiagnostics, VolatilityParams
 CHOICE_PATHS = 2_000  # paths an origin for the choice (carbon model validate uses 10,000)
 CHOICE_MIN_OBSERVATIONS = 250  # returns before an origin; fewer: the short-history model
 CACHE_VERSION = 2
+RECORDED = ("candidate", "rank", "score", "cover90_early", "cover90_recent", "cover90_all", "zone")
 CACHE_ENV = "CARBON_VALIDATION_CACHE"  # overrides where validations are cached
 
 
@@ -90,13 +91,7 @@ class ModelChoice:
             "cached": self.cached,
             "zone": self.zone,
             "origins": len(self.validation.get("origins", [])) if self.validation else 0,
-            "candidates": [
-                {
-                    k: row.get(k)
-                    for k in ("candidate", "rank", "score", "cover90_early", "cover90_all", "zone")
-                }
-                for row in rows
-            ],
+            "candidates": [{k: row.get(k) for k in RECORDED} for row in rows],
         }
 
 
