@@ -37,9 +37,13 @@ def is_secret_name(name: str) -> bool:
     )
 
 
+_QUERY = re.compile(r"(?P<before>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'?#]*)\?[^\s\"'#]*")
+
+
 def redact_text(text: str) -> str:
-    """``text`` (a TOML configuration) with the value of every secret-looking assignment and
-    every URL's user and password replaced by ``<redacted>``."""
+    """``text`` (a TOML configuration) with the value of every secret-looking assignment,
+    every URL's user and password, and every URL's query (where tokens travel) replaced by
+    ``<redacted>``."""
 
     def hide(match: re.Match[str]) -> str:
         if not is_secret_name(match["key"]):
@@ -47,6 +51,7 @@ def redact_text(text: str) -> str:
         return f'{match["key"]}{match["eq"]}"{REDACTED}"'
 
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
+    text = _QUERY.sub(lambda m: f"{m['before']}?{REDACTED}", text)
     return _ASSIGNMENT.sub(hide, text)
 
 

@@ -143,6 +143,15 @@ def test_the_recorded_text_has_no_credential(tmp_path: Path):
     assert "s3cret" not in config.text and 'Authorization = "<redacted>"' in config.text
 
 
+def test_the_recorded_text_has_no_url_query(tmp_path: Path):
+    """Tokens travel in URL queries too: the recorded text keeps the URL without its query."""
+    path = tmp_path / "desk.toml"
+    path.write_text(config_text() + '\n# url = "https://hooks.example.com/c?token=s3cret&x=1"\n')
+    config = load_config(path)
+    assert "s3cret" not in config.text
+    assert '# url = "https://hooks.example.com/c?<redacted>"' in config.text
+
+
 def test_an_entity_on_a_market_without_a_source_is_refused(tmp_path: Path):
     path = tmp_path / "desk.toml"
     path.write_text(config_text(**{"markets.cea": 'source = "reference"'}).replace(
