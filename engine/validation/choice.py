@@ -205,7 +205,7 @@ def _relative_crps(scores: dict[str, CandidateScores], eligible: list[str], hori
     for name in scores:
         f = scores[name].forecasts.merge(common, on=keys)
         per[name] = f.groupby("horizon")["crps"].mean()
-    table = pd.DataFrame(per)
+    table = pd.DataFrame(per).astype(float)  # a candidate with no forecast: an empty column
     best = table[eligible].min(axis=1)
     ratios = table.div(best, axis=0)
     return {name: float(np.exp(np.log(ratios[name]).mean())) for name in scores}

@@ -157,3 +157,25 @@ def test_fallback_reverts_to_the_realised_variance(history):
     with pytest.raises(ModelError, match="needs 20"):
         fallback_params(history.iloc[:10])
     assert math.isfinite(params.next_variance)
+
+
+def test_a_candidate_that_never_fits_ranks_last_without_breaking_the_ranking(history, monkeypatch):
+    """A candidate whose fit fails at every origin has no forecast: it is scored inf and ranked
+    last; the others are ranked as usual (this once crashed the geometric mean)."""
+    from engine.validation import rolling
+
+    fit = rolling.Candidate.fit
+
+    def failing(self, *args):
+        if self.name == "garch-t":
+            raise ModelError("did not converge (planted)")
+        return fit(self, *args)
+
+    monkeypatch.setattr(rolling.Candidate, "fit", failing)
+    spec = ValidationSpec(horizons=(1, 5), paths=200, min_observations=500, max_origins=3)
+    models = (candidate("garch-normal"), candidate("garch-t"))
+    result = validate(history, np.ones(len(history)), spec, models)
+    assert list(result.summary.index) == ["garch-normal", "garch-t"]
+    assert result.summary.loc["garch-t", "failed"] == 3
+    assert math.isinf(result.summary.loc["garch-t", "score"])
+    assert result.summary.loc["garch-normal", "score"] == pytest.approx(1.0)
