@@ -107,7 +107,7 @@ def _key(rules: MarketRules, closes: pd.Series, spec: ValidationSpec) -> str:
     settings = [CACHE_VERSION, rules.code, rules.daily_band, [c.name for c in CANDIDATES],
                 spec.paths, spec.seed, spec.min_observations, list(spec.horizons)]  # fmt: skip
     digest.update(json.dumps(settings).encode())
-    digest.update(closes.index.asi8.tobytes())
+    digest.update(pd.DatetimeIndex(closes.index).as_unit("ns").asi8.tobytes())  # any unit
     digest.update(np.ascontiguousarray(closes.to_numpy(np.float64)).tobytes())
     return digest.hexdigest()
 

@@ -44,6 +44,9 @@ def test_choice_is_validated_cached_and_refitted_on_every_close(reference, tmp_p
     second = choose_model(later, gaps(later), CEA, cache_dir=tmp_path, paths=300)
     assert second.cached and second.validation == first.validation
     assert second.params.last_date == "2026-06-30"
+    coarser = later.copy()
+    coarser.index = coarser.index.as_unit("s")  # the same dates read by another reader
+    assert choose_model(coarser, gaps(coarser), CEA, cache_dir=tmp_path, paths=300).cached
     # A close before the cut that changes: validated again.
     edited = later.copy()
     edited.iloc[100] *= 1.01
