@@ -92,21 +92,6 @@ def default_book() -> Path:
     raise ConfigurationError("no default book file is installed: pass --book BOOK.toml")
 
 
-def load_prices(
-    sources: tuple[str, ...],
-    market: str,
-    fmt: str = "auto",
-    options: SourceOptions | None = None,
-) -> pd.DataFrame:
-    """The first source, its gaps filled from the next ones (``market_data.merge_sources``)."""
-    return load_sources(sources, market_rules(market), fmt, options)
-
-
-def prices_market(request: BacktestRequest, book: Any) -> str:
-    """The market the prices are read as: the book's; ``--market`` may only confirm it."""
-    return book_market(request.market, book)
-
-
 def strategies_for(request: BacktestRequest) -> list[Any]:
     """The strategy asked for, then the other rules with their defaults (the comparison);
     ``all``: the rules, with ``--params`` refused."""
@@ -122,8 +107,11 @@ def strategies_for(request: BacktestRequest) -> list[Any]:
 def run_backtest_command(request: BacktestRequest) -> BacktestRun:
     prepare_output(request.out)
     book = load_book(request.book or default_book())
-    prices = load_prices(
-        request.sources, prices_market(request, book), request.fmt, request.options
+    prices = load_sources(
+        request.sources,
+        market_rules(book_market(request.market, book)),
+        request.fmt,
+        request.options,
     )
     strategies = strategies_for(request)
     if request.paths is None:

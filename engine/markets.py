@@ -7,7 +7,7 @@ banking, penalty, fees) hang from the same object, as ``rules.compliance``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.compliance import CEA_COMPLIANCE, EUA_COMPLIANCE, ComplianceRules
 from engine.errors import ConfigurationError
@@ -171,18 +171,12 @@ FJEA = _pilot("fjea", "Fujian pilot ETS allowance (FJEA), Haixia Equity Exchange
 # CCER (relaunched 2024) on the Beijing Green Exchange: 温室气体自愿减排交易和结算细则 (2024),
 # listing trades within +/-10 % of the previous close, block trades (>= 100,000 t) within
 # +/-30 %. Thin, young market whose published price may include block trades: checked softly.
-CCER = MarketRules(
+CCER = replace(
+    CEA,
     code="ccer",
     name="China Certified Emission Reduction (CCER), Beijing Green Exchange",
-    currency="CNY",
-    daily_band=0.10,
-    block_band=0.30,
-    block_threshold_t=100_000.0,
-    tick=0.01,
-    lot_t=1.0,
-    calendar="XSHG",
-    close_is_vwap=True,
     band_is_firm=False,
+    compliance=None,
 )
 
 # Any daily series that is not an allowance price (an exchange rate, an index): no band, plain

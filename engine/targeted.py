@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import optimize
 
 from engine._numba import njit
-from engine.errors import ModelError
+from engine.errors import ModelError, ModelWarning
 from engine.volatility import (
     ADVISED_OBSERVATIONS,
     FitDiagnostics,
@@ -55,12 +55,17 @@ def variance_nb(residuals, omega, alpha, gamma, beta, start, out):
         negative = 1.0 if residuals[t] < 0.0 else 0.0
 
 
+def target_omega(target: float, alpha: float, gamma: float, beta: float) -> float:
+    """omega such that the long-run variance is ``target``: target (1 - persistence)."""
+    return target * (1.0 - alpha - beta - 0.5 * gamma)
+
+
 def loglikelihood(
     returns: np.ndarray, mu: float, alpha: float, gamma: float, beta: float, target: float
 ) -> tuple[float, np.ndarray]:
     """The normal log-likelihood of ``returns`` (per cent) and the conditional variances."""
     residuals = returns - mu
-    omega = target * (1.0 - alpha - beta - 0.5 * gamma)
+    omega = target_omega(target, alpha, gamma, beta)
     variances = np.empty(residuals.size)
     variance_nb(residuals, omega, alpha, gamma, beta, backcast(returns - returns.mean()),
                 variances)  # fmt: skip
@@ -83,6 +88,7 @@ def fit_targeted(
     r = returns.to_numpy()
     target = float(np.var(r))
     gjr = model == "gjr"
+    names = ("mu", "alpha", "gamma", "beta") if gjr else ("mu", "alpha", "beta")
 
     def unpack(x: np.ndarray) -> tuple[float, float, float, float]:
         return (x[0], x[1], x[2], x[3]) if gjr else (x[0], x[1], 0.0, x[2])
@@ -107,9 +113,9 @@ def fit_targeted(
         raise ModelError(f"variance-targeted {model}-normal did not converge: {solved.message}")
     mu, alpha, gamma, beta = unpack(solved.x)
     loglik, variances = loglikelihood(r, mu, alpha, gamma, beta, target)
-    k = solved.x.size
+    k = len(names)
     params = VolatilityParams(
-        model=model, dist="normal", mu=mu, omega=target * (1 - alpha - beta - 0.5 * gamma),
+        model=model, dist="normal", mu=mu, omega=target_omega(target, alpha, gamma, beta),
         alpha=alpha, gamma=gamma, beta=beta, nu=None, last_variance=float(variances[-1]),
         last_residual=float(r[-1] - mu), last_price=float(prices.iloc[-1]),
         last_date=prices.index[-1].date().isoformat(), unchanged_prob=float(np.mean(r == 0)),
@@ -118,10 +124,9 @@ def fit_targeted(
     diagnostics = FitDiagnostics(
         n_obs=r.size, loglikelihood=loglik, aic=-2 * loglik + 2 * k, bic=bic,
         persistence=params.persistence, converged=True,
-        std_errors={name: math.nan for name in ("mu", "alpha", "gamma", "beta")[: k + (not gjr)]
-                    if gjr or name != "gamma"},
+        std_errors=dict.fromkeys(names, math.nan),
         unchanged_share=params.unchanged_prob, candidates=((f"{model}-normal-vt", bic),),
     )  # fmt: skip
     for note in notes:
-        warnings.warn(note, stacklevel=2)
+        warnings.warn(note, ModelWarning, stacklevel=2)
     return VolatilityFit(params, diagnostics, None)
