@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,16 @@ import numpy as np
 import pandas as pd
 
 from desk.files import write_all_atomic
-from engine.errors import ModelError
 from engine.markets import MarketRules
-from engine.validation import (
-    CANDIDATES,
-    FALLBACK,
-    ValidationSpec,
-    candidate,
-    month_end_origins,
-    validate,
+from engine.validation import CANDIDATES, ValidationSpec
+from engine.validation.pick import (
+    CHOICE_MIN_OBSERVATIONS,
+    CHOICE_PATHS,
+    pick_model,
+    validate_summary,
 )
 from engine.volatility import FitDiagnostics, VolatilityParams
 
-CHOICE_PATHS = 2_000  # paths an origin for the choice (carbon model validate uses 10,000)
-CHOICE_MIN_OBSERVATIONS = 250  # returns before an origin; fewer: the short-history model
 CACHE_VERSION = 2
 RECORDED = ("candidate", "rank", "score", "cover90_early", "cover90_recent", "cover90_all", "zone")
 CACHE_ENV = "CARBON_VALIDATION_CACHE"  # overrides where validations are cached
@@ -95,13 +91,6 @@ class ModelChoice:
         }
 
 
-def validation_cut(index: pd.DatetimeIndex) -> pd.Timestamp | None:
-    """The last close before the month of the last close (``None`` when there is none)."""
-    month = index[-1].to_period("M").start_time
-    before = index[index < month]
-    return before[-1] if len(before) else None
-
-
 def _key(rules: MarketRules, closes: pd.Series, spec: ValidationSpec) -> str:
     digest = hashlib.sha256()
     settings = [CACHE_VERSION, rules.code, rules.daily_band, [c.name for c in CANDIDATES],
@@ -112,41 +101,30 @@ def _key(rules: MarketRules, closes: pd.Series, spec: ValidationSpec) -> str:
     return digest.hexdigest()
 
 
-def _validated(
-    closes: pd.Series, gaps: np.ndarray, rules: MarketRules, spec: ValidationSpec,
-    cache_dir: Path | None,
-) -> tuple[dict[str, Any] | None, bool]:  # fmt: skip
-    """The validation summary of ``closes`` (from the cache when there), and whether it was
-    cached; ``None`` when no origin can be scored."""
-    path = None
-    if cache_dir is not None:
-        path = cache_dir / f"{rules.code}-{_key(rules, closes, spec)[:24]}.json"
-        try:
-            return json.loads(path.read_text(encoding="utf-8")), True
-        except (OSError, ValueError):
-            pass  # not cached yet, or unreadable: validate again
-    try:
-        summary = validate(closes, gaps, spec).to_dict()
-    except ModelError:
-        return None, False
-    if path is not None:
-        with contextlib.suppress(OSError):  # a cache not written costs time, not the night
-            write_all_atomic(
-                {path: lambda p: p.write_text(json.dumps(summary), "utf-8")}, private=True
-            )
-    return summary, False
+def _file_cache(rules: MarketRules, cache_dir: Path | None, hits: list[bool]):
+    """A validator that reads and writes the summaries in ``cache_dir`` (``hits`` records
+    whether the last call was served from it)."""
 
+    def run(closes: pd.Series, gaps: np.ndarray, spec: ValidationSpec) -> dict[str, Any] | None:
+        path = None
+        if cache_dir is not None:
+            path = cache_dir / f"{rules.code}-{_key(rules, closes, spec)[:24]}.json"
+            try:
+                summary = json.loads(path.read_text(encoding="utf-8"))
+                hits.append(True)
+                return summary
+            except (OSError, ValueError):
+                pass  # not cached yet, or unreadable: validate again
+        summary = validate_summary(closes, gaps, spec)
+        hits.append(False)
+        if path is not None and summary is not None:
+            with contextlib.suppress(OSError):  # a cache not written costs time, not the night
+                write_all_atomic(
+                    {path: lambda p: p.write_text(json.dumps(summary), "utf-8")}, private=True
+                )
+        return summary
 
-def _reachable(spec: ValidationSpec, index: pd.DatetimeIndex, gaps: np.ndarray) -> ValidationSpec:
-    """``spec`` with the horizons that some origin can score (a young market has no close 250
-    sessions after its first month-end yet: it is judged on the shorter horizons)."""
-    origins = month_end_origins(index, spec.min_observations)
-    if not len(origins):
-        return spec  # the validation says what is missing
-    session = np.cumsum(gaps)
-    reach = session[-1] - session[index.get_loc(origins[0])]
-    horizons = tuple(h for h in spec.horizons if h <= reach) or (1,)
-    return replace(spec, horizons=horizons)
+    return run
 
 
 def choose_model(
@@ -159,39 +137,15 @@ def choose_model(
     seed: int = 0,
     min_observations: int = CHOICE_MIN_OBSERVATIONS,
 ) -> ModelChoice:
-    """Validate, choose, and fit the choice on every close (see the module's docstring). The
-    first candidate in the ranking whose fit on every close succeeds is used; ``ModelError``
-    only when even the fallback cannot be made (fewer than 20 returns)."""
-    gaps = np.asarray(gaps)
-    cut = validation_cut(pd.DatetimeIndex(closes.index))
-    summary, cached = None, False
-    spec = ValidationSpec(paths=paths, seed=seed, band=rules.daily_band,
-                          min_observations=min_observations)  # fmt: skip
-    if cut is not None:
-        upto = int(closes.index.get_loc(cut)) + 1
-        spec = _reachable(spec, pd.DatetimeIndex(closes.index[:upto]), gaps[:upto])
-        summary, cached = _validated(closes.iloc[:upto], gaps[:upto], rules, spec, cache_dir)
-    if summary is None:
-        params, _ = FALLBACK.fit(closes, gaps, min_observations)
-        reason = (
-            f"no origin to validate from: the history has {len(closes) - 1} returns and an "
-            f"origin needs {min_observations} before a month-end: the short-history model "
-            "(GARCH(1,1)-normal, alpha 0.05, beta 0.90, scaled to the realised variance)"
-        )
-        return ModelChoice(params, None, FALLBACK.name, reason, {}, None, False)
-    failures = []
-    for row in summary["candidates"]:
-        name = row["candidate"]
-        try:
-            params, diagnostics = candidate(name).fit(closes, gaps, min_observations)
-        except ModelError as exc:
-            failures.append(f"{name}: {exc}")
-            continue
-        reason = summary["reason"]
-        if failures:
-            reason += "; refitted on every close, " + "; ".join(failures)
-        return ModelChoice(params, diagnostics, name, reason, summary,
-                           cut.date().isoformat(), cached)  # fmt: skip
-    raise ModelError(
-        "no validated candidate could be fitted on every close: " + "; ".join(failures)
-    )
+    """Validate (or read the cached validation), choose, and fit the choice on every close
+    (``engine.validation.pick_model``). ``ModelError`` only when even the fallback cannot be
+    made (fewer than 20 returns)."""
+    hits: list[bool] = []
+    picked = pick_model(
+        closes, gaps, band=rules.daily_band, paths=paths, seed=seed,
+        min_observations=min_observations, validator=_file_cache(rules, cache_dir, hits),
+    )  # fmt: skip
+    return ModelChoice(
+        picked.params, picked.diagnostics, picked.name, picked.reason, picked.validation,
+        picked.validated_to, bool(hits) and hits[-1] and bool(picked.validation),
+    )  # fmt: skip

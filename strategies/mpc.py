@@ -2,8 +2,12 @@
 
 On a schedule (the cycle's first session, then every ``every`` sessions) the strategy:
 
-1. refits the volatility model on every close seen so far (an expanding window; no close of
-   the session it trades, nor later);
+1. takes the volatility model the nightly run would take on every close seen so far (no close
+   of the session it trades, nor later): by default the candidate the rolling-origin
+   validation ranks first (``engine.validation.pick_model``: validated on the closes to the
+   month before, refitted on every close), the short-history model when no origin can be
+   validated yet, and, with fewer than 20 returns, no model at all: it then buys the shortfall
+   evenly over the sessions left, as the ``even`` rule does;
 2. simulates ``paths`` price paths from that fit over the sessions left to the deadline, and
    draws the emissions still uncertain (s.d. ``emissions_sd_share`` of the obligation until
    verification, none after) with the true-up still to come arriving halfway;
@@ -15,8 +19,8 @@ On a schedule (the cycle's first session, then every ``every`` sessions) the str
 CCER purchases and new forwards are not offered to the optimiser (the backtester trades
 allowances; CCER held counts within the cap). In the last ``final_sessions`` sessions it buys
 what is still short in equal slices, as "buy at the deadline" does, so a plan's later recourse,
-which is not acted on, cannot leave a shortfall. When a fit or a solve fails (too little
-history, an infeasible book), it trades nothing that session; ``notes`` records why.
+which is not acted on, cannot leave a shortfall. When a fit or a solve fails (an infeasible
+book, a model that cannot be fitted), it trades nothing that session; ``notes`` records why.
 """
 
 from __future__ import annotations
@@ -36,9 +40,14 @@ from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.scenario_build import decision_days, reduce_scenarios
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
-from engine.volatility import fit_volatility
+from engine.validation import CANDIDATES, FALLBACK, candidate
+from engine.validation.pick import GrowingHistory, pick_model
+from engine.volatility import FALLBACK_MIN_RETURNS, VolatilityParams, fit_volatility
 from strategies.base import DecisionView, Order, whole_tonnes_down, whole_tonnes_up
 from strategies.registry import register
+
+BIC_CHOICES = ("garch", "gjr", "auto")
+MODEL_NAMES = ("validated", *BIC_CHOICES, *(c.name for c in CANDIDATES))
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,12 @@ class Optimised:
         lambda_, liquidity_t, impact: the optimiser's settings (risk aversion, tonnes per
             decision date and side, impact at full liquidity).
         emissions_sd_share: s.d. of emissions around the obligation before verification.
-        min_history: fewest closes to fit on (arch needs 100; 500 is its advice).
-        model: the volatility model (``"garch"``, ``"gjr"`` or ``"auto"``).
+        min_history: returns a fit (and a validation origin) needs; fewer: the short-history
+            model (arch needs 100; 500 is its advice).
+        model: ``"validated"`` (the validation's choice, as the nightly run), a candidate's name
+            (``garch-normal``, ``gjr-t``, ..., ``fallback``), or the BIC choice within
+            ``"garch"``, ``"gjr"`` or ``"auto"`` (both).
+        validation_paths: paths an origin for the validated choice.
         final_sessions: the last sessions, in which the shortfall is bought in slices.
         market, seed: the market's rules (band, deadline) and the simulation's seed.
     """
@@ -67,11 +80,15 @@ class Optimised:
     impact: float = 0.02
     emissions_sd_share: float = 0.03
     min_history: int = 250
-    model: str = "garch"
+    model: str = "validated"
+    validation_paths: int = 500
     final_sessions: int = 5
     market: str = "cea"
     seed: int = 0
     notes: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
+    history: GrowingHistory = field(
+        default_factory=GrowingHistory, init=False, compare=False, repr=False
+    )
     name: ClassVar[str] = "optimised"
 
     def __post_init__(self) -> None:
@@ -86,7 +103,8 @@ class Optimised:
             "emissions_sd_share": 0 <= self.emissions_sd_share < 1,
             "min_history": self.min_history >= 100,
             "final_sessions": self.final_sessions >= 1,
-            "model": self.model in ("garch", "gjr", "auto"),
+            "model": self.model in MODEL_NAMES,
+            "validation_paths": self.validation_paths >= 100,
         }
         for name, ok in checks.items():
             if not ok:
@@ -101,6 +119,9 @@ class Optimised:
             return [Order("buy", tonnes, reason="optimised: final")] if tonnes >= 1 else []
         if cycle.index % self.every != 0:
             return []
+        if view.closes.size <= FALLBACK_MIN_RETURNS:  # no model yet: the even rule
+            tonnes = whole_tonnes_up(view.shortfall_t() / cycle.sessions_left * self.every)
+            return [Order("buy", tonnes, reason="optimised: no model yet")] if tonnes >= 1 else []
         try:
             buy, sell = self.plan(view)
         except (ModelError, OptimisationError, ConfigurationError) as exc:
@@ -120,22 +141,12 @@ class Optimised:
 
     def plan(self, view: DecisionView) -> tuple[float, float]:
         """Today's (buy, sell) in whole tonnes from a fresh fit, simulation and solve."""
-        if view.closes.size < self.min_history:
-            raise ModelError(f"{view.closes.size} closes, fewer than min_history")
         rules = market_rules(self.market)
-        closes = pd.Series(np.asarray(view.closes), index=view.dates)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ModelWarning)
-            fit = fit_volatility(
-                closes,
-                model=self.model,
-                min_observations=self.min_history,
-                allow_nonstationary=True,
-            )
+        params = self.volatility(view, rules.daily_band)
         horizon = view.cycle.sessions_left
         seed = self.seed + view.cycle.index
         spec = SimulationSpec(paths=self.paths, days=horizon, seed=seed, band=rules.daily_band)
-        paths = simulate_closes(fit.params, spec)
+        paths = simulate_closes(params, spec)
         scenarios = reduce_scenarios(self._scenarios(view, paths, seed), self.scenarios)
         book = self._book(view)
         days = decision_days(horizon, self.decision_every)
@@ -149,6 +160,26 @@ class Optimised:
         plan = ComplianceOptimiser(book, scenarios, settings).solve()
         # to the nearest tonne: a solver's 1e-6 t is no trade
         return float(np.floor(plan.buy_today_t + 0.5)), float(np.floor(plan.sell_today_t + 0.5))
+
+    def volatility(self, view: DecisionView, band: float | None) -> VolatilityParams:
+        """The model for the closes seen so far (see the module's docstring)."""
+        closes = pd.Series(np.asarray(view.closes), index=view.dates)
+        gaps = np.ones(closes.size, dtype=np.int64)
+        if self.model == "validated":
+            return pick_model(
+                closes, gaps, band=band, paths=self.validation_paths, seed=self.seed,
+                min_observations=self.min_history, validator=self.history.validator(),
+            ).params  # fmt: skip
+        if closes.size <= self.min_history:
+            return FALLBACK.fit(closes, gaps, self.min_history)[0]
+        if self.model in BIC_CHOICES:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ModelWarning)
+                return fit_volatility(
+                    closes, model=self.model, min_observations=self.min_history,
+                    allow_nonstationary=True,
+                ).params  # fmt: skip
+        return candidate(self.model).fit(closes, gaps, self.min_history)[0]
 
     def _scenarios(self, view: DecisionView, paths: np.ndarray, seed: int) -> Scenarios:
         n, horizon = paths.shape

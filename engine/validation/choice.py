@@ -38,6 +38,7 @@ from engine.validation.rolling import (
     VAR_LEVELS,
     Candidate,
     CandidateScores,
+    OriginMemory,
     ValidationSpec,
     choose_origins,
     evaluate_candidate,
@@ -216,9 +217,11 @@ def validate(
     session_gaps: np.ndarray,
     spec: ValidationSpec,
     candidates: tuple[Candidate, ...] = CANDIDATES,
+    memory: OriginMemory | None = None,
 ) -> ValidationResult:
     """Evaluate every candidate on the rolling origins of ``spec`` and rank them (see the
-    module's docstring). ``ModelError`` when no origin can be scored, naming what is missing."""
+    module's docstring). ``ModelError`` when no origin can be scored, naming what is missing.
+    ``memory`` keeps the origins' work for the next validation of the same, longer history."""
     if not candidates:
         raise ModelError("validation needs at least one candidate model")
     origins = choose_origins(pd.DatetimeIndex(prices.index), spec)
@@ -231,7 +234,8 @@ def validate(
             f"{prices.index[-1].date()}); use shorter horizons or earlier origins"
         )
     scores = {
-        c.name: evaluate_candidate(prices, session_gaps, c, spec, origins) for c in candidates
+        c.name: evaluate_candidate(prices, session_gaps, c, spec, origins, memory)
+        for c in candidates
     }
     test_rows: list[dict[str, Any]] = []
     lights: dict[str, dict[str, TrafficLight]] = {}

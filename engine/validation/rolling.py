@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,6 +95,9 @@ class Candidate:
         params, diagnostics = self.fit(prices, gaps, min_observations)
         return params, diagnostics.bic if diagnostics is not None else math.inf
 
+
+# what successive validations of one growing history keep (see ``evaluate_candidate``)
+OriginMemory = MutableMapping[tuple, Any]
 
 FALLBACK = Candidate("garch", "normal", fallback=True)
 CANDIDATES: tuple[Candidate, ...] = (
@@ -275,64 +280,75 @@ class _Filter:
         )
 
 
+@dataclass(frozen=True)
+class _History:
+    """The arrays every origin of one candidate's evaluation reads."""
+
+    prices: pd.Series
+    gaps: np.ndarray
+    values: np.ndarray
+    index: pd.DatetimeIndex
+    log_close: np.ndarray
+    session: np.ndarray  # session number of each close
+    valid: np.ndarray  # a return that spans no missing session
+    returns: np.ndarray  # per cent
+
+    @classmethod
+    def of(cls, prices: pd.Series, session_gaps: np.ndarray) -> _History:
+        values = checked_closes(prices, "prices", ModelError)
+        gaps = np.asarray(session_gaps, dtype=np.int64)
+        log_close = np.log(values)
+        return cls(prices, gaps, values, pd.DatetimeIndex(prices.index), log_close,
+                   np.cumsum(gaps), np.r_[False, gaps[1:] <= 1],
+                   np.r_[np.nan, 100.0 * np.diff(log_close)])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """One origin's part of a candidate's record, and the next ten-day block's start."""
+
+    fit: tuple
+    forecasts: pd.DataFrame | None
+    var: list[tuple]
+    due: int
+
+
 def evaluate_candidate(
     prices: pd.Series,
     session_gaps: np.ndarray,
     cand: Candidate,
     spec: ValidationSpec,
     origins: pd.DatetimeIndex,
+    memory: OriginMemory | None = None,
 ) -> CandidateScores:
-    """The rolling-origin record of one candidate (see the module's docstring)."""
-    values = checked_closes(prices, "prices", ModelError)
-    gaps = np.asarray(session_gaps, dtype=np.int64)
-    index = pd.DatetimeIndex(prices.index)
-    log_close = np.log(values)
-    session = np.cumsum(gaps)  # session number of each close
-    valid = np.r_[False, gaps[1:] <= 1]  # a return that spans no missing session
-    returns = np.r_[np.nan, 100.0 * np.diff(log_close)]
-    positions = index.get_indexer(origins)
-    named = np.asarray(spec.horizons)
+    """The rolling-origin record of one candidate (see the module's docstring). ``memory``
+    keeps, for validations of one growing history (a backtest walking forward), each origin's
+    fit and, once every close it scores is known, its whole record: both see only closes that
+    a longer history repeats."""
+    history = _History.of(prices, session_gaps)
+    positions = history.index.get_indexer(origins)
     forecasts, var_rows, fit_rows = [], [], []
-    due = session[positions[0]] if len(positions) else 0
-    sim = SimulationSpec(paths=spec.paths, days=spec.longest, seed=spec.seed, band=spec.band)
-    ten = SimulationSpec(paths=spec.paths, days=10, seed=spec.seed + 1, band=spec.band)
+    due = history.session[positions[0]] if len(positions) else 0
+    last = len(history.values) - 1
     for k, i in enumerate(positions):
-        try:
-            params, bic = cand.params(prices.iloc[: i + 1], gaps[: i + 1], spec.min_observations)
-        except ModelError as exc:
-            fit_rows.append((index[i], math.nan, math.nan, math.nan, str(exc)))
-            continue
-        nu = params.nu if params.nu is not None else math.nan
-        fit_rows.append((index[i], bic, params.persistence, nu, ""))
-        later = np.arange(i + 1, len(values))
-        ahead = session[later] - session[i]
-        later, ahead = later[ahead <= spec.longest], ahead[ahead <= spec.longest]
-        if len(later):
-            paths = simulate_log_closes(params, sim)[:, ahead - 1]
-            realised = log_close[later]
-            u = pit(paths, realised)
-            score = np.full(len(later), math.nan)
-            at = np.isin(ahead, named)
-            score[at] = crps(paths[:, at], realised[at])
-            forecasts.append(
-                pd.DataFrame(
-                    {
-                        "origin": index[i],
-                        "date": index[later],
-                        "horizon": ahead,
-                        "realised": values[later],
-                        "pit": u,
-                        "in50": inside(u, 0.5),
-                        "in90": inside(u, 0.9),
-                        "crps": score,
-                    }
-                )
-            )
-        end = positions[k + 1] if k + 1 < len(positions) else len(values) - 1
-        rows, due = _filtered_var(
-            params, spec, ten, values, index, session, returns, valid, (i, end), due
+        end = positions[k + 1] if k + 1 < len(positions) else last
+        key = (cand.name, history.index[i], spec, int(due))
+        complete = (
+            k + 1 < len(positions)
+            and history.session[last] - history.session[end] >= 10
+            and history.session[last] - history.session[i] >= spec.longest
         )
-        var_rows.extend(rows)
+        if memory is not None and key in memory:
+            record = memory[key]
+        else:
+            record = _origin(history, cand, spec, i, end, due, memory)
+            if memory is not None and complete:
+                memory[key] = record
+        fit_rows.append(record.fit)
+        if record.forecasts is not None:
+            forecasts.append(record.forecasts)
+        var_rows.extend(record.var)
+        due = record.due
     columns = ["origin", "bic", "persistence", "nu", "error"]
     empty = pd.DataFrame(
         columns=["origin", "date", "horizon", "realised", "pit", "in50", "in90", "crps"]
@@ -344,6 +360,67 @@ def evaluate_candidate(
         pd.DataFrame(var_rows, columns=var_columns),
         pd.DataFrame(fit_rows, columns=columns),
     )
+
+
+def _fit_at(
+    history: _History, cand: Candidate, i: int, spec: ValidationSpec, memory: OriginMemory | None
+) -> tuple[VolatilityParams, float] | str:
+    """The candidate fitted on the closes up to ``i`` (parameters, BIC), or why it failed."""
+    key = (cand.name, history.index[i], spec.min_observations)
+    if memory is not None and key in memory:
+        return memory[key]
+    try:
+        found: tuple[VolatilityParams, float] | str = cand.params(
+            history.prices.iloc[: i + 1], history.gaps[: i + 1], spec.min_observations
+        )
+    except ModelError as exc:
+        found = str(exc)
+    if memory is not None:
+        memory[key] = found
+    return found
+
+
+def _origin(
+    history: _History, cand: Candidate, spec: ValidationSpec, i: int, end: int, due: int,
+    memory: OriginMemory | None,
+) -> _Origin:  # fmt: skip
+    """The forecasts from origin ``i`` and the VaR forecasts filtered up to ``end``."""
+    h = history
+    found = _fit_at(h, cand, i, spec, memory)
+    if isinstance(found, str):
+        return _Origin((h.index[i], math.nan, math.nan, math.nan, found), None, [], due)
+    params, bic = found
+    nu = params.nu if params.nu is not None else math.nan
+    fit = (h.index[i], bic, params.persistence, nu, "")
+    later = np.arange(i + 1, len(h.values))
+    ahead = h.session[later] - h.session[i]
+    later, ahead = later[ahead <= spec.longest], ahead[ahead <= spec.longest]
+    frame = None
+    if len(later):
+        sim = SimulationSpec(paths=spec.paths, days=spec.longest, seed=spec.seed, band=spec.band)
+        paths = simulate_log_closes(params, sim)[:, ahead - 1]
+        realised = h.log_close[later]
+        u = pit(paths, realised)
+        score = np.full(len(later), math.nan)
+        at = np.isin(ahead, np.asarray(spec.horizons))
+        score[at] = crps(paths[:, at], realised[at])
+        frame = pd.DataFrame(
+            {
+                "origin": h.index[i],
+                "date": h.index[later],
+                "horizon": ahead,
+                "realised": h.values[later],
+                "pit": u,
+                "in50": inside(u, 0.5),
+                "in90": inside(u, 0.9),
+                "crps": score,
+            }
+        )
+    ten = SimulationSpec(paths=spec.paths, days=10, seed=spec.seed + 1, band=spec.band)
+    rows, due = _filtered_var(
+        params, spec, ten, h.values, h.index, h.session, h.returns, h.valid, (i, end), due
+    )
+    return _Origin(fit, frame, rows, due)
 
 
 def _filtered_var(

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 import market_data as md
-from desk.model_choice import choose_model, validation_cut
+from desk.model_choice import choose_model
 from engine.errors import ModelError
 from engine.markets import CEA
+from engine.validation.pick import validation_cut
 
 
 @pytest.fixture(scope="module")

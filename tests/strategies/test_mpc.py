@@ -1,5 +1,5 @@
 """The optimised (MPC) strategy: re-solves on its schedule only, covers the obligation, sees no
-future price, and falls back to trading nothing when it cannot fit."""
+future price, and plans a young market from its first session."""
 
 from __future__ import annotations
 
@@ -69,12 +69,38 @@ def test_it_does_not_look_ahead(run, reference, cycle):
     )
 
 
-def test_without_enough_history_it_only_covers_at_the_end(reference, cycle):
-    strategy = Optimised(**SMALL, min_history=2_000)
-    result = run_backtest(strategy, reference, cycle)
-    assert len(strategy.notes) == 4 and "min_history" in strategy.notes[0]  # sessions 0..180
-    assert set(result.ledger["reason"]) == {"optimised: final"}
+def test_a_young_market_is_planned_from_its_first_session(reference, cycle):
+    """The cycle starts on the market's 11th close: with too few returns for any model it buys
+    the even slice, then plans on the short-history model; it is never left short."""
+    young = reference.loc[reference.index >= reference.loc["2025-01-01":].index[0]]
+    young = pd.concat([reference.loc[:"2024-12-31"].iloc[-10:], young])
+    strategy = Optimised(**SMALL)
+    result = run_backtest(strategy, young, cycle)
+    reconcile(result)
+    assert strategy.notes == []
+    reasons = result.ledger.groupby("reason")["date"].min()
+    assert reasons["optimised: no model yet"] == young.loc["2025-01-01":].index[0]
+    assert "optimised" in reasons  # later re-solves plan on the short-history model
     assert result.cycles.iloc[0].shortfall_t == 0
+
+
+def test_the_short_history_model_is_used_below_min_history(reference, cycle):
+    strategy = Optimised(**SMALL, min_history=2_000)
+    closes = reference["close"].loc[:"2024-12-31"]
+    view_params = strategy.volatility(_view(closes), band=0.10)
+    assert (view_params.alpha, view_params.beta) == (0.05, 0.90)  # the fallback's
+    named = Optimised(**SMALL, model="garch-normal", min_history=2_000)
+    assert named.volatility(_view(closes), band=0.10).alpha == 0.05
+
+
+def _view(closes: pd.Series):
+    class View:  # what Optimised.volatility reads
+        pass
+
+    view = View()
+    view.closes = closes.to_numpy()
+    view.dates = closes.index
+    return view
 
 
 def test_settings_by_name_and_their_errors():
