@@ -6,6 +6,10 @@ beats a ``close`` in the same file: a scraped futures ``close`` may be anything)
 (or ``price``, ``last``), any case; ``open``,
 ``high``, ``low``, ``volume`` and ``turnover`` are read when present. Other names are given
 with ``date_column=`` and ``price_column=``. Rows are oldest first, or newest first throughout.
+
+Volumes are tonnes (``volume_t``, or ``volume`` beside a close), except where a futures
+exchange counts contracts: ``volume`` beside a settlement price, and ``contracts`` or ``lots``
+anywhere, are multiplied by the market's lot (1,000 t for ICE EUA futures).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "open": ("open",),
     "high": ("high",),
     "low": ("low",),
-    "volume": ("volume", "volume_t"),
+    "volume": ("volume_t", "volume", "contracts", "lots"),
     "turnover": ("turnover", "turnover_cny", "amount"),
 }
 
@@ -73,9 +77,11 @@ def parse_plain(
     date_column: str | None = None,
     price_column: str | None = None,
     rows: Rows | None = None,
+    lot_t: float = 1.0,
 ) -> Parsed:
     """Read a date/price table (``.csv`` or ``.parquet``, or a sheet's ``rows``) into an
-    unvalidated tidy frame."""
+    unvalidated tidy frame; ``lot_t``: tonnes per contract, for volumes counted in contracts
+    (see the module's docstring)."""
     source = str(path)
     path = existing_file(path)
     is_parquet = rows is None and path.suffix.lower() in (".parquet", ".pq")
@@ -95,4 +101,9 @@ def parse_plain(
             raw[role] = cells[found]
     parsed = tidy_from_raw(raw, source=source, empty_days="error")
     is_settlement = price.strip().lower() in SETTLEMENT_NAMES
+    volume = _find(columns, None, OPTIONAL["volume"])
+    if volume is not None and "volume" in parsed.frame:
+        name = volume.strip().lower()
+        if name in ("contracts", "lots") or (name == "volume" and is_settlement):
+            parsed.frame["volume"] *= lot_t
     return dataclasses.replace(parsed, close_is_settlement=is_settlement)

@@ -129,8 +129,9 @@ def _parse(
         parsed = parse_icap(path, rules, system=options.system, rows=rows)
     else:
         parsed = parse_plain(
-            path, date_column=options.date_column, price_column=options.price_column, rows=rows
-        )
+            path, date_column=options.date_column, price_column=options.price_column, rows=rows,
+            lot_t=rules.lot_t,
+        )  # fmt: skip
     return parsed, fmt, band
 
 

@@ -22,7 +22,18 @@ def test_ice_layout_reads_the_settlement_as_the_price(write):
         eua = md.load(path, market="eua")
     assert list(eua.index.strftime("%Y-%m-%d")) == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert list(eua.close) == [70.02, 68.15, 69.10]  # settle, not the scraper's close
-    assert list(eua.volume) == [19800.0, 25400.0, 1.0]
+    # ICE counts contracts of 1,000 t: 19,800 lots is 19.8 Mt
+    assert list(eua.volume) == [19_800_000.0, 25_400_000.0, 1_000.0]
+
+
+@pytest.mark.parametrize(
+    ("header", "factor"),
+    [("date,close,volume", 1.0), ("date,settle,volume_t", 1.0), ("date,close,contracts", 1e3),
+     ("date,settle,lots", 1e3), ("date,settle,volume", 1e3)],
+)  # fmt: skip
+def test_volumes_are_tonnes_and_contracts_are_lots(write, header, factor):
+    path = write("v.csv", f"{header}\n2025-03-03,70.0,12\n2025-03-04,70.5,30\n")
+    assert list(md.load(path, market="eua").volume) == [12 * factor, 30 * factor]
 
 
 def test_settlements_outside_the_range_are_one_warning_not_errors(write):
