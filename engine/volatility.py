@@ -8,6 +8,7 @@ within ``STATIONARITY_MARGIN`` of 1 counts as non-stationary.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -158,6 +159,21 @@ class VolatilityParams:
         shock = self.last_residual
         news = self.alpha + (self.gamma if shock < 0 else 0.0)
         return self.omega + news * shock * shock + self.beta * self.last_variance
+
+    def advanced(self, closes: np.ndarray, last_date: str) -> VolatilityParams:
+        """The same model with its state run forward over ``closes``, the closes after
+        ``last_price`` (CNY/t, oldest first), the last on ``last_date`` (ISO): each return
+        (per cent) becomes the next day's shock. The parameters are not refitted."""
+        variance, residual, price = self.last_variance, self.last_residual, self.last_price
+        for close in np.asarray(closes, dtype=np.float64):
+            news = self.alpha + (self.gamma if residual < 0 else 0.0)
+            variance = self.omega + news * residual * residual + self.beta * variance
+            residual = 100.0 * math.log(close / price) - self.mu
+            price = float(close)
+        return dataclasses.replace(
+            self, last_variance=variance, last_residual=residual, last_price=price,
+            last_date=last_date,
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, with ``"version": 1``, for JSON or a configuration file."""

@@ -67,6 +67,9 @@ class Optimised:
             (``garch-normal``, ``gjr-t``, ..., ``fallback``), or the BIC choice within
             ``"garch"``, ``"gjr"`` or ``"auto"`` (both).
         validation_paths: paths an origin for the validated choice.
+        given: a model to run forward instead of choosing one (its state filtered through the
+            closes after its last date, its parameters kept): a Monte Carlo backtest passes
+            the model its paths are drawn from, as the desk re-plans on tonight's model.
         final_sessions: the last sessions, in which the shortfall is bought in slices.
         market, seed: the market's rules (band, deadline) and the simulation's seed.
     """
@@ -82,6 +85,7 @@ class Optimised:
     min_history: int = 250
     model: str = "validated"
     validation_paths: int = 500
+    given: VolatilityParams | None = None
     final_sessions: int = 5
     market: str = "cea"
     seed: int = 0
@@ -163,6 +167,11 @@ class Optimised:
 
     def volatility(self, view: DecisionView, band: float | None) -> VolatilityParams:
         """The model for the closes seen so far (see the module's docstring)."""
+        if self.given is not None:
+            after = view.dates > pd.Timestamp(self.given.last_date)
+            return self.given.advanced(
+                np.asarray(view.closes)[after], view.dates[-1].date().isoformat()
+            )
         closes = pd.Series(np.asarray(view.closes), index=view.dates)
         gaps = np.ones(closes.size, dtype=np.int64)
         if self.model == "validated":
