@@ -7,9 +7,9 @@ emissions become known; the strategy decides from a read-only view of the past
 (``strategies.base.DecisionView``); its orders fill under the exchange's rules
 (``backtest.fills_nb.execute_nb``); the day's holdings, cash and mark-to-market are recorded. On
 the deadline session, after trading, the entity surrenders CCER up to the offset cap and
-allowances, pays the penalty on a shortfall (the multiple x the average of the last
-``deadline_window`` closes), banks the surplus up to the cap (base + multiple x net sales) and
-forfeits the rest.
+allowances and settles by the one rule of ``engine.settlement`` (penalty on a shortfall at the
+multiple x the average of the last ``deadline_window`` closes, the surplus banked up to the cap
+of base + multiple x net sales, the rest forfeited); cash pays the penalty to the cent.
 
 The backtester alone holds the prices: the strategy sees closes up to the previous session.
 """
@@ -36,6 +36,7 @@ from backtest.result import (
 )
 from engine.errors import ConfigurationError
 from engine.markets import MarketRules
+from engine.settlement import DeadlinePosition, offset_cap_t, settle, terms_of
 from strategies.base import CycleView, DecisionView, Order, Position, Strategy, read_only
 
 
@@ -170,13 +171,10 @@ def run_backtest(
             )
     alerts = sorted(alerts, key=lambda a: a.date)  # type: ignore[attr-defined]
     run = _Run(strategy, history, rules, fills, tuple(alerts))
-    carried: tuple[float, float, float] | None = None  # bank, shortfall, cash
+    carried: tuple[float, float, float] | None = None  # bank, shortfall carried, cash
     for cycle in cycles:
         if carried is not None and fills.carry_over:
-            bank, short, cash = carried
-            comp = rules.compliance
-            assert comp is not None
-            owed = short if comp.shortfall_carried else 0.0
+            bank, owed, cash = carried
             opening = max(cycle.allowances_t + bank - owed, cycle.pledged_t)
             cycle = replace(cycle, allowances_t=opening, cash=cash)
             run.carried_in_value = run.last_bank_value
@@ -196,11 +194,10 @@ class _Run:
         self.cycle_rows: list[dict] = []
         self.carried_in_value = 0.0
         self.last_bank_value = 0.0
+        self.terms = terms_of(rules.compliance, fills.penalty_multiple)
 
     def cycle(self, cycle: Cycle) -> tuple[float, float, float]:
         h, rules, fills = self.history, self.rules, self.fills
-        comp = rules.compliance
-        assert comp is not None
         rows = window_of(h, cycle)
         n = rows.size
         sessions = h.dates[rows]
@@ -211,7 +208,7 @@ class _Run:
         # forwards not yet delivered: [window position, tonnes, price]
         pending = [[delivery_row(rows, h, f.delivery), f.tonnes, f.price] for f in cycle.forwards]
         true_up_k = delivery_row(rows, h, cycle.true_up_date)
-        offset_cap = (comp.offset_cap_share or 0.0) * max(cycle.emissions_t, 0.0)
+        offset_cap = offset_cap_t(self.terms, cycle.emissions_t)
         state = (cycle.allowances_t, 0.0, cycle.cash, 0.0, 0.0, 0.0, 0.0)
         first_day = h.dates[rows[0]]
         self.events.append(
@@ -267,7 +264,7 @@ class _Run:
 
     def _view(self, cycle, i, k, sessions, state, pending, verified, quote, delivery):
         """What the strategy may know before session ``i`` (the ``k``-th of the cycle)."""
-        h, comp = self.history, self.rules.compliance
+        h = self.history
         held, _, cash, spent, bought, sold, _ = state
         obligation = cycle.emissions_t if verified else cycle.expected_emissions_t
         return DecisionView(
@@ -292,7 +289,7 @@ class _Run:
                 obligation_t=obligation,
                 verified=verified,
                 true_up_to_come_t=0.0 if verified else cycle.expected_true_up_t,
-                offset_cap_t=(comp.offset_cap_share or 0.0) * max(obligation, 0.0),
+                offset_cap_t=offset_cap_t(self.terms, obligation),
                 reserve_floor_t=cycle.reserve_floor_t,
                 trading_budget=cycle.trading_budget,
                 forward_price=quote,
@@ -307,7 +304,7 @@ class _Run:
         state, (q, price, value, fee, status) = fx.execute_nb(
             state, side, float(order.tonnes), limit, day, vector
         )
-        block = math.floor(order.tonnes / vector[fx.LOT] + fx.EPS_T) * vector[fx.LOT]
+        block = fx.order_lots_nb(float(order.tonnes), vector[fx.LOT], side)
         kind = "block" if block >= vector[fx.BLOCK_THRESHOLD] else "listing"
         self.ledger.append(
             (
@@ -357,26 +354,21 @@ class _Run:
         return state
 
     def _surrender(self, cycle, state, rows, offset_cap, pnl, base, previous):
-        h, comp = self.history, self.rules.compliance
+        h = self.history
         held, _, cash, _, bought, sold, _ = state
         date = h.dates[rows[-1]]
         last = rows[-1]
         window = h.closes[max(last - self.fills.deadline_window + 1, 0) : last + 1]
         deadline_price = float(window.mean())
         emissions = cycle.emissions_t
-        ccer_used = min(cycle.ccer_t, offset_cap, emissions)
-        surrendered = min(max(held, 0.0), emissions - ccer_used)
-        short = emissions - ccer_used - surrendered
-        multiple = self.fills.penalty_multiple
-        per_t = comp.penalty_per_tonne(deadline_price)
-        if multiple is not None:
-            per_t = multiple * deadline_price + (comp.penalty_per_t or 0.0)
-        penalty = fx.cents_nb(short * per_t)
-        surplus = held - surrendered
-        cap = comp.banking_cap_t(sold - bought)
-        banked = min(surplus, cap)
-        forfeited = surplus - banked
-        bank_value = fx.cents_nb(banked * deadline_price)
+        done = settle(
+            self.terms,
+            DeadlinePosition(held, cycle.ccer_t, sold - bought, emissions, deadline_price),
+        )
+        ccer_used, surrendered, short = done.ccer_used_t, done.surrendered_t, done.shortfall_t
+        banked, forfeited = done.banked_t, done.forfeited_t
+        penalty = fx.cents_nb(done.penalty)  # the ledger pays to the cent
+        bank_value = fx.cents_nb(done.bank_value)
         cash -= penalty
         for event, tonnes, money in (
             ("CCER surrendered", ccer_used, 0.0),
@@ -423,7 +415,7 @@ class _Run:
         )
         self.last_bank_value = bank_value
         self.carried_in_value = 0.0
-        return banked, short, cash
+        return banked, done.carried_shortfall_t, cash
 
     def result(self) -> BacktestResult:
         ledger = pd.DataFrame(self.ledger, columns=list(LEDGER_COLUMNS))

@@ -7,7 +7,10 @@ An order for a session fills at the session's price (the CEA close is the day's 
 average, what a participant trading through the day gets), moved by market impact, under these
 rules, checked in this order:
 
-1. lot: the tonnes are rounded down to whole lots; less than one lot is ``REJECTED_LOT``;
+1. lot (``order_lots_nb``, the one place orders are rounded): a purchase is rounded *up* to
+   whole lots, so that what a strategy still needs is always bought (rounded down, the last
+   slice of an EUA book's need, under one 1,000 t lot, was never bought); a sale is rounded
+   down, never selling more than asked; a sale of less than one lot is ``REJECTED_LOT``;
 2. listing or block: an order of at least ``block_threshold_t`` is a block trade, which may be
    priced within the wider block band; a limit price is rounded to the tick (a buy's down, a
    sale's up) and must lie within the band around the previous close, else ``REJECTED_BAND``;
@@ -85,6 +88,15 @@ def _lots(tonnes, lot):
 
 
 @njit(cache=True)
+def order_lots_nb(tonnes, lot, side):
+    """An order's tonnes in whole lots: a purchase rounded up (the need is covered), a sale
+    rounded down (never more than asked)."""
+    if side == BUY:
+        return math.ceil(tonnes / lot - EPS_T) * lot
+    return _lots(tonnes, lot)
+
+
+@njit(cache=True)
 def ticks_down_nb(price, tick):
     # k / (1 / tick) rather than k x tick: 5037 / 100 is 50.37 exactly, 5037 x 0.01 is not
     return math.floor(price / tick + 1e-9) / (1.0 / tick)
@@ -102,7 +114,7 @@ def execute_nb(state, side, tonnes, limit, day, rules):
     state unchanged and zero tonnes (price NaN)."""
     held, locked, cash, spent, bought, sold, left = state
     lot, tick, fee_rate = rules[LOT], rules[TICK], rules[FEE_RATE]
-    q = _lots(tonnes, lot)
+    q = order_lots_nb(tonnes, lot, side)
     if q <= 0.0:
         return state, (0.0, np.nan, 0.0, 0.0, REJECTED_LOT)
     block = q >= rules[BLOCK_THRESHOLD]
@@ -172,10 +184,10 @@ def _price(price, side, q, cap, impact, low, high, tick):
 
 @njit(cache=True)
 def forward_nb(tonnes, quote, spent, rules):
-    """A forward purchase at ``quote``: whole lots, in full unless the trading budget stops it.
-    Returns (tonnes, value, fee, status)."""
+    """A forward purchase at ``quote``: whole lots (rounded up, as every purchase), in full
+    unless the trading budget stops it. Returns (tonnes, value, fee, status)."""
     lot, fee_rate, budget = rules[LOT], rules[FEE_RATE], rules[BUDGET]
-    q = math.floor(tonnes / lot + EPS_T) * lot
+    q = order_lots_nb(tonnes, lot, BUY)
     if q <= 0:
         return 0.0, 0.0, 0.0, REJECTED_LOT
     status = FILLED

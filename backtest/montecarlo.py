@@ -27,6 +27,7 @@ from backtest.event import (
 from backtest.result import PathResults
 from engine.errors import ConfigurationError
 from engine.markets import MarketRules
+from engine.settlement import terms_of
 from strategies.base import Strategy
 
 
@@ -94,6 +95,7 @@ def run_paths(
         emissions,
         true_up,
         vector,
+        terms_of(comp, fills.penalty_multiple),
         rules_vector(rules, fills, cycle),
         years,
         arrivals,
@@ -118,8 +120,6 @@ def cycle_arrays(
 ):
     """The kernel's cycle vector, and per session of the window: years to the new forwards'
     delivery, and the existing forwards' tonnes and price due."""
-    comp = rules.compliance
-    assert comp is not None
     days = rows.size
     sessions = history.dates[rows]
     delivery = cycle.forward_delivery or default_forward_delivery(
@@ -137,12 +137,6 @@ def cycle_arrays(
     vector[nb.CASH] = cycle.cash
     vector[nb.EXPECTED_EMISSIONS] = cycle.expected_emissions_t
     vector[nb.EXPECTED_TRUE_UP] = cycle.expected_true_up_t
-    vector[nb.OFFSET_SHARE] = comp.offset_cap_share or 0.0
-    vector[nb.BANK_BASE] = np.inf if comp.banking_base_t is None else comp.banking_base_t
-    vector[nb.BANK_MULTIPLE] = comp.banking_sales_multiple
-    multiple = fills.penalty_multiple
-    vector[nb.PENALTY_MULTIPLE] = (comp.penalty_multiple or 0.0) if multiple is None else multiple
-    vector[nb.PENALTY_PER_T] = comp.penalty_per_t or 0.0
     vector[nb.LIQUIDITY] = fills.fallback_liquidity_t
     vector[nb.BAND] = np.inf if rules.daily_band is None else rules.daily_band
     block = rules.block_band if rules.block_band is not None else rules.daily_band

@@ -1,11 +1,11 @@
 """The Monte Carlo backtest kernel: a rule strategy through one cycle on N paths at once.
 
 Per path it runs the event-driven backtester's session loop (``backtest.event``) with the same
-fill transition (``backtest.fills_nb.execute_nb``) and the rule's numba twin
-(``strategies.rules_nb.decide_nb``), keeping only what the cost needs: no ledger, no daily
-rows. Paths run in parallel (``prange``); each path's arithmetic is sequential, so results do not
-depend on the number of threads. The tests check it against the event-driven backtester path by
-path.
+fill transition (``backtest.fills_nb.execute_nb``), the rule's numba twin
+(``strategies.rules_nb.decide_nb``) and the settlement's (``engine.settlement.settle_nb``),
+keeping only what the cost needs: no ledger, no daily rows. Paths run in parallel
+(``prange``); each path's arithmetic is sequential, so results do not depend on the number
+of threads. The tests check it against the event-driven backtester path by path.
 """
 
 from __future__ import annotations
@@ -16,20 +16,16 @@ import numpy as np
 
 from backtest import fills_nb as fx
 from engine._numba import njit, prange
+from engine.settlement import DeadlinePosition, offset_cap_t, settle_nb
 from strategies.rules_nb import decide_nb
 
-# Cycle vector.
+# Cycle vector (the settlement's terms travel apart, as ``engine.settlement.SettlementTerms``).
 (
     ALLOWANCES,
     CCER,
     CASH,
     EXPECTED_EMISSIONS,
     EXPECTED_TRUE_UP,
-    OFFSET_SHARE,
-    BANK_BASE,
-    BANK_MULTIPLE,
-    PENALTY_MULTIPLE,
-    PENALTY_PER_T,
     LIQUIDITY,
     BAND,
     BLOCK_BAND,
@@ -39,7 +35,7 @@ from strategies.rules_nb import decide_nb
     DELIVERY_AT,
     RESERVE_ADD,
     N_CYCLE,
-) = range(19)
+) = range(14)
 # Outputs, per path.
 COST, SHORTFALL, PENALTY, BANKED, BOUGHT, SOLD, FEES, N_OUT = range(8)
 
@@ -62,6 +58,7 @@ def run_path_nb(
     emissions,
     true_up,
     cycle,
+    terms,
     rules,
     years,
     arrivals,
@@ -100,7 +97,7 @@ def run_path_nb(
         state = (held, 0.0, cash, spent, bought, sold, cycle[LIQUIDITY])
         obligation = emissions if verified else cycle[EXPECTED_EMISSIONS]
         to_come = 0.0 if verified else cycle[EXPECTED_TRUE_UP]
-        offset_cap = cycle[OFFSET_SHARE] * max(obligation, 0.0)
+        offset_cap = offset_cap_t(terms, obligation)
         covered = held + (existing_due + new_due) + to_come + min(cycle[CCER], offset_cap)
         sellable = max(held - pledged, 0.0)
         forward, buy, sell = decide_nb(
@@ -138,19 +135,15 @@ def run_path_nb(
     for j in range(first, last + 1):
         total += closes[j]
     deadline_price = total / (last + 1 - first)
-    offset_cap = cycle[OFFSET_SHARE] * max(emissions, 0.0)
-    ccer_used = min(cycle[CCER], offset_cap, emissions)
-    surrendered = min(max(held, 0.0), emissions - ccer_used)
-    short = emissions - ccer_used - surrendered
-    per_t = cycle[PENALTY_MULTIPLE] * deadline_price + cycle[PENALTY_PER_T]
-    penalty = fx.cents_nb(short * per_t)
-    surplus = held - surrendered
-    banked = min(surplus, cycle[BANK_BASE] + cycle[BANK_MULTIPLE] * max(sold - bought, 0.0))
+    done = settle_nb(
+        terms, DeadlinePosition(held, cycle[CCER], sold - bought, emissions, deadline_price)
+    )
+    penalty = fx.cents_nb(done.penalty)  # the ledger pays to the cent, as the event backtester
     cash -= penalty
-    out[COST] = cycle[CASH] - cash - fx.cents_nb(banked * deadline_price)
-    out[SHORTFALL] = short
+    out[COST] = cycle[CASH] - cash - fx.cents_nb(done.bank_value)
+    out[SHORTFALL] = done.shortfall_t
     out[PENALTY] = penalty
-    out[BANKED] = banked
+    out[BANKED] = done.banked_t
     out[BOUGHT] = bought
     out[SOLD] = sold
     out[FEES] = fees
@@ -165,6 +158,7 @@ def backtest_paths_nb(
     emissions,
     true_up,
     cycle,
+    terms,
     rules,
     years,
     arrivals,
@@ -187,6 +181,7 @@ def backtest_paths_nb(
             emissions[s],
             true_up[s],
             cycle,
+            terms,
             rules,
             years,
             arrivals,
@@ -205,6 +200,7 @@ def sweep_nb(
     emissions,
     true_up,
     cycles,
+    terms,
     rules,
     years,
     arrivals,
@@ -225,6 +221,7 @@ def sweep_nb(
                 emissions[c],
                 true_up[c],
                 cycles[c],
+                terms,
                 rules[c],
                 years[c],
                 arrivals[c],

@@ -22,6 +22,7 @@ from backtest.event import PriceHistory, rules_vector, window_of
 from backtest.montecarlo import cycle_arrays
 from engine.errors import ConfigurationError
 from engine.markets import MarketRules
+from engine.settlement import terms_of
 from strategies import rules_nb
 from strategies.rules import ReserveArbitrage
 
@@ -89,6 +90,7 @@ def sweep_bands(
         np.array([c.emissions_t for c in cycles]),
         np.array([c.true_up_t for c in cycles]),
         np.vstack([a[0] for a in arrays]),
+        terms_of(rules.compliance, fills.penalty_multiple),
         np.vstack([rules_vector(rules, fills, c) for c in cycles]),
         padded(1),
         padded(2),

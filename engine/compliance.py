@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from engine import settlement
 from engine.errors import ConfigurationError
 
 
@@ -84,22 +85,17 @@ class ComplianceRules:
     def penalty_per_tonne(self, deadline_month_average: float) -> float:
         """What one tonne short costs, given the average price of the month before the
         deadline (currency per tonne); the surrender still owed comes on top where
-        ``shortfall_carried``."""
-        multiple = (self.penalty_multiple or 0.0) * deadline_month_average
-        return multiple + (self.penalty_per_t or 0.0)
+        ``shortfall_carried``. The rule is ``engine.settlement``'s."""
+        return settlement.penalty_per_t(settlement.terms_of(self), deadline_month_average)
 
     def banking_cap_t(self, net_sales_t: float) -> float:
         """Tonnes that may be carried forward after ``net_sales_t`` tonnes of net sales in the
         cycle (net purchases count as no sales); infinite without a cap."""
-        if self.banking_base_t is None:
-            return float("inf")
-        return self.banking_base_t + self.banking_sales_multiple * max(net_sales_t, 0.0)
+        return settlement.banking_cap_t(settlement.terms_of(self), net_sales_t)
 
     def offset_cap_t(self, verified_emissions_t: float) -> float:
         """The most offsets (tonnes) that may be surrendered against these emissions."""
-        if self.offset_cap_share is None:
-            return 0.0
-        return self.offset_cap_share * max(verified_emissions_t, 0.0)
+        return settlement.offset_cap_t(settlement.terms_of(self), verified_emissions_t)
 
 
 CEA_COMPLIANCE = ComplianceRules(

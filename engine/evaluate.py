@@ -21,6 +21,7 @@ from engine.markets import market_rules
 from engine.optimiser import OptimiserSettings
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
+from engine.settlement import terms_of
 
 
 @dataclass(frozen=True)
@@ -130,17 +131,15 @@ def _evaluate(
     vector[nb.CCER_FEE] = rules.offset_fee_rate
     vector[nb.IMPACT] = settings.impact
     vector[nb.LIQUIDITY] = settings.liquidity_t
+    vector[nb.CCER_IMPACT] = settings.ccer_impact
+    vector[nb.CCER_LIQUIDITY] = settings.ccer_liquidity_t
     vector[nb.BUDGET] = book.trading_budget
-    multiple = settings.penalty_multiple
-    vector[nb.PENALTY_MULTIPLE] = rules.penalty_multiple or 0.0 if multiple is None else multiple
-    vector[nb.PENALTY_PER_T] = rules.penalty_per_t or 0.0
-    vector[nb.OFFSET_SHARE] = rules.offset_cap_share or 0.0
-    vector[nb.BANK_CAP] = np.inf if rules.banking_base_t is None else rules.banking_base_t
     vector[nb.LOWEST] = max(book.reserve_floor_t, book.pledged_t)
     forward_date = dates - 1 if settings.forward_date is None else settings.forward_date
     out = [np.empty(n) for _ in range(4)]
     nb.evaluate_nb(
-        first, vector, prices, float(scenarios.ccer_prices[0, 0]), scenarios.deadline_price,
+        first, vector, terms_of(rules, settings.penalty_multiple),
+        prices, float(scenarios.ccer_prices[0, 0]), scenarios.deadline_price,
         scenarios.emissions, scenarios.true_up, scenarios.true_up_date,
         _arrivals(book, settings, dates), forward_date, buy_from, *out,
     )  # fmt: skip

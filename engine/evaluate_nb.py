@@ -11,33 +11,36 @@ of those scenarios. Out of sample, on the full simulation, later trades follow a
 - on the same dates, when more is held than that and the banking cap together, sell an equal
   share of the excess over the dates left, at most the liquidity cap a date and never below the
   reserve floor or the pledged tonnes (``LOWEST``), counting a negative true-up still to come:
-  a long book (or a plan that bought today to sell later) gets its sales. The banking cap is its
-  base alone, as in the optimiser (the "+1.5 x net sales" term is not modelled), so the rule may
-  sell what a larger cap would have let it bank;
-- at the deadline, surrender what is held and the CCER allowed; the rest is short and pays the
-  penalty (multiple x the deadline month's average price, plus any fixed amount a tonne); a
-  surplus is banked up to the cap and valued at the deadline price, the excess is worthless.
+  a long book (or a plan that bought today to sell later) gets its sales. The rule sells down
+  to the banking cap's base alone, as the optimiser plans (the "+1.5 x net sales" term is not
+  convex), so it may sell what a larger cap would have let it bank;
+- at the deadline, the settlement of ``engine.settlement.settle_nb``: CCER within the cap, then
+  allowances; the rest is short and pays the penalty; the surplus is banked up to the rules'
+  full cap (base + multiple x net sales) and valued at the deadline price.
 
 The rule knows the path's own emissions (an entity follows its output through the year); it
 never sees a future price. Costs add up as in the optimiser: purchases - sales + fees + impact +
-CCER + forwards + penalty - value banked.
+CCER (with its own impact, ``CCER_IMPACT`` at ``CCER_LIQUIDITY``) + forwards + penalty - value
+banked.
 """
 
 from __future__ import annotations
 
 from engine._numba import njit, prange
+from engine.settlement import DeadlinePosition, offset_cap_t, settle_nb
 
 # First-stage decision layout.
 BUY, SELL, FORWARD, CCER_BUY = range(4)
 # Book and rule layout.
 (
     HOLDINGS, CCER_HELD, FORWARD_PRICE, OLD_FORWARD_COST, FEE, CCER_FEE, IMPACT, LIQUIDITY,
-    BUDGET, PENALTY_MULTIPLE, PENALTY_PER_T, OFFSET_SHARE, BANK_CAP, LOWEST, N_BOOK,
-) = range(15)  # fmt: skip
+    CCER_IMPACT, CCER_LIQUIDITY, BUDGET, LOWEST, N_BOOK,
+) = range(13)  # fmt: skip
+# The settlement's terms travel apart, as ``engine.settlement.SettlementTerms``.
 
 
 @njit(cache=True, parallel=True)
-def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, true_up,
+def evaluate_nb(first, book, terms, prices, ccer_price0, deadline_price, emissions, true_up,
                 true_up_date, arrivals, forward_date, buy_from, cost, shortfall, penalty,
                 banked):  # fmt: skip
     """Per path: ``cost`` (currency), ``shortfall`` (t), ``penalty`` (currency) and ``banked``
@@ -45,7 +48,8 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
 
     Args:
         first: [buy, sell, forward, ccer_buy] of today (t).
-        book: the book and rule vector (layout above; ``BANK_CAP`` inf for no cap).
+        book: the book and trading vector (layout above).
+        terms: the settlement's ``SettlementTerms``.
         prices: paths x dates, CEA price per tonne; column 0 is today.
         ccer_price0: today's CCER price per tonne.
         deadline_price, emissions, true_up: per path.
@@ -63,12 +67,15 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
         buy0, sell0 = first[BUY], first[SELL]
         # The budget counts purchases with their fees and the new forward, as the optimiser's.
         spend = buy0 * p0 * (1.0 + fee) + first[FORWARD] * book[FORWARD_PRICE]
-        spend += first[CCER_BUY] * ccer_price0 * (1.0 + book[CCER_FEE])
+        ccer0 = first[CCER_BUY]
+        spend += ccer0 * ccer_price0 * (1.0 + book[CCER_FEE])
         total = spend - sell0 * p0 * (1.0 - fee)
         total += impact * p0 * (buy0 * buy0 + sell0 * sell0) / liquidity
+        total += book[CCER_IMPACT] * ccer_price0 * ccer0 * ccer0 / book[CCER_LIQUIDITY]
         total += book[OLD_FORWARD_COST]
         held = book[HOLDINGS] + buy0 - sell0
-        ccer_usable = min(book[CCER_HELD] + first[CCER_BUY], book[OFFSET_SHARE] * emissions[i])
+        net_sales = sell0 - buy0 - first[FORWARD]  # a forward bought counts as bought
+        ccer_usable = min(book[CCER_HELD] + ccer0, offset_cap_t(terms, emissions[i]))
         to_come = first[FORWARD] + true_up[i]
         for d in range(n_dates + 1):
             to_come += arrivals[d]
@@ -84,13 +91,14 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
                 continue
             price = prices[i, d]
             if missing < 0.0:  # long beyond the bank: sell an equal share of the excess
-                excess = -missing - book[BANK_CAP]
+                excess = -missing - terms.bank_base_t
                 clawback = min(true_up[i], 0.0) if d < true_up_date else 0.0
                 room = held + clawback - book[LOWEST]  # a true-up that takes back stays covered
                 sell = min(excess / (n_dates - d), liquidity, room)
                 if sell > 0.0:
                     total -= sell * price * (1.0 - fee) - impact * price * sell * sell / liquidity
                     held -= sell
+                    net_sales += sell
                 continue
             slice_t = missing / (n_dates - d)
             affordable = max(book[BUDGET] - spend, 0.0) / (price * (1.0 + fee))
@@ -100,14 +108,16 @@ def evaluate_nb(first, book, prices, ccer_price0, deadline_price, emissions, tru
             spend += buy * price * (1.0 + fee)
             total += buy * price * (1.0 + fee) + impact * price * buy * buy / liquidity
             held += buy
+            net_sales -= buy
         held += arrivals[0] + (first[FORWARD] if forward_date == 0 else 0.0)
         held += true_up[i] if true_up_date == 0 else 0.0
-        short = max(emissions[i] - ccer_usable - held, 0.0)
-        surplus = max(held + ccer_usable - emissions[i], 0.0)
-        bank = min(surplus, book[BANK_CAP])
-        fine = (book[PENALTY_MULTIPLE] * deadline_price[i] + book[PENALTY_PER_T]) * short
-        total += fine - bank * deadline_price[i]
-        cost[i] = total
-        shortfall[i] = short
-        penalty[i] = fine
-        banked[i] = bank
+        done = settle_nb(
+            terms,
+            DeadlinePosition(
+                held, book[CCER_HELD] + ccer0, net_sales, emissions[i], deadline_price[i]
+            ),
+        )
+        cost[i] = total + done.cost
+        shortfall[i] = done.shortfall_t
+        penalty[i] = done.penalty
+        banked[i] = done.banked_t

@@ -16,19 +16,26 @@ stay the scenario's own.
   purchases, cannot be sold today);
 - trades per node and side <= ``liquidity_t``, costing a fee and the convex impact
   ``impact x price x trade^2 / liquidity_t`` (trading the whole liquidity in one date costs
-  ``impact`` of the price on top): one small second-order cone per node;
+  ``impact`` of the price on top): one small second-order cone per node
+  (``engine.optimiser_costs.ImpactCost``); CCER purchases likewise, with their own
+  ``ccer_liquidity_t`` and ``ccer_impact``;
 - CCERs used <= held + bought on the path, and <= ``offset_cap_share`` x emissions;
 - surrendered = emissions - CCER used - shortfall, between 0 and the holdings at the deadline;
-  the bank is what is left, valued at the deadline price up to ``banking_base_t``. The rules'
-  cap is ``base + 1.5 x net sales``; the sales term makes the cap non-convex in the decisions
-  (it would reward selling with banking room), so the program uses the base alone: a
-  conservative cap. No cap where the market has none;
+  the bank is what is left, valued at the deadline price up to ``banking_base_t``. This is the
+  convex (LP) form of the settlement rule (``engine.settlement``), and it differs from the rule
+  in one place only: the rule's cap is ``base + banking_sales_multiple x max(net sales, 0)``,
+  whose sales term makes the cap non-convex in the decisions (it would reward selling with
+  banking room), so the program uses the base alone: a conservative cap. Where a scenario sells
+  more than it buys and banks more than the base, the rule banks more and the reported cost is
+  below the program's; elsewhere the two are equal (``tests/engine/test_settlement.py``). No cap
+  where the market has none;
 - purchase spend along each path (allowances and CCERs with their fees, the new forward) <=
   trading budget;
 - cost = purchases - sales + fees + impact + CCER cost + forward cost + penalty (multiple x
   deadline price x shortfall, plus any fixed penalty per tonne) - value of the valued bank. The
   existing forwards' price is sunk: out of cost and budget. The shortfall still owed next cycle
-  (``shortfall_carried``) is not priced on top of the penalty.
+  (``shortfall_carried``) is not priced on top of the penalty. The plan reports each scenario's
+  cost with its trades and the settlement rule itself (``engine.settlement.settle_paths``).
 
 The cash paid along a path is one variable per leaf, so a scenario's rows touch a handful of
 variables and the program grows linearly with the scenario count.
@@ -43,6 +50,7 @@ sale at one node cancel at no cost, so only net trades are determined then.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterable
@@ -58,6 +66,7 @@ from engine.book import ComplianceBook
 from engine.compliance import ComplianceRules
 from engine.errors import ConfigurationError, OptimisationError
 from engine.markets import market_rules
+from engine.optimiser_costs import ImpactCost, impact_cost
 from engine.optimiser_errors import (
     COST_BUDGET,
     FALLBACK_SOLVER,
@@ -73,6 +82,7 @@ from engine.optimiser_errors import (
 )
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
+from engine.settlement import settle_paths, terms_of
 from engine.tree import ScenarioTree, scenario_tree
 
 SHORTFALL_EVENT_T = 0.5
@@ -81,9 +91,6 @@ SHORTFALL_EVENT_T = 0.5
 MIN_CVAR_TIE_BREAK = 1e-4
 """Weight of E[cost] beside CVaR in mode ``"min_cvar"``: CVaR alone leaves the recourse of the
 scenarios outside the tail free, so the plan would report arbitrary trades there."""
-
-IMPACT_LEG = 1e-2
-"""Constant leg (in units of expected emissions) of each node's impact cone; see ``_Model``."""
 
 Mode = Literal["mean_cvar", "min_cvar"]
 OVERRIDES = (
@@ -105,6 +112,8 @@ class OptimiserSettings:
         liquidity_t: most tonnes traded per date and side.
         impact: market impact: trading ``q`` tonnes in a date costs ``impact x price x q^2 /
             liquidity_t`` CNY on top of the price (0.02: 2 % of the price at full liquidity).
+        ccer_liquidity_t, ccer_impact: the same for CCER purchases, a thinner market (an
+            assumption: no CCER volumes are at hand; 20,000 t a date, 5 % at full liquidity).
         forward_price: CNY/t of a new forward hedge, or ``None`` when none is offered.
         forward_date: date index at which the new forward delivers (default: the last date).
         forward_cap_t: most tonnes of the new forward.
@@ -129,6 +138,8 @@ class OptimiserSettings:
     alpha: float = 0.95
     liquidity_t: float = 100_000.0
     impact: float = 0.02
+    ccer_liquidity_t: float = 20_000.0
+    ccer_impact: float = 0.05
     forward_price: float | None = None
     forward_date: int | None = None
     forward_cap_t: float = 0.0
@@ -146,6 +157,8 @@ class OptimiserSettings:
             "alpha": 0 < self.alpha < 1,
             "liquidity_t": self.liquidity_t > 0,
             "impact": self.impact >= 0,
+            "ccer_liquidity_t": self.ccer_liquidity_t > 0,
+            "ccer_impact": self.ccer_impact >= 0,
             "forward_price": self.forward_price is None or self.forward_price > 0,
             "forward_cap_t": self.forward_cap_t >= 0,
             "penalty_multiple": self.penalty_multiple is None or self.penalty_multiple >= 0,
@@ -224,6 +237,8 @@ class _Data:
         self.buy_prices, self.sell_prices = p * (1 + self.fee), p * (1 - self.fee)
         self.ccer_prices = pc * (1 + self.offset_fee)
         self.impact_weights = settings.impact * p if settings.impact > 0 else None
+        self.ccer_impact_weights = settings.ccer_impact * pc if settings.ccer_impact > 0 else None
+        self.ccer_liquidity = settings.ccer_liquidity_t / self.tonne
         self.deadline = sc.deadline_price / self.price
         self.penalty_per_t = (rules.penalty_per_t or 0.0) / self.price
         self.emissions = sc.emissions / self.tonne
@@ -298,17 +313,19 @@ class _Model:
             + d.forward_price * self.forward
         )
         cash = spend - d.leaf_path @ cp.multiply(d.sell_prices, self.sell)
-        constraints = []
+        constraints = [self.ccer_buy <= d.ccer_liquidity]  # optional trades: not a family
+        impacts = []
         if d.impact_weights is not None:
-            # per node, an epigraph of the squared trades, tight at the optimum (its weight in
-            # every cost is positive). The constant third leg keeps a node that does not trade
-            # off the cone's apex, where the interior point stalls; it is taken back out.
-            self.impact = cp.Variable(N, nonneg=True, name="impact")
-            legs = cp.vstack([self.buy, self.sell, np.full(N, IMPACT_LEG)])
-            squares = cp.quad_over_lin(legs, 1.0, axis=0)
-            constraints.append(self.impact >= self.inv_liquidity * squares)
-            leg_cost = (IMPACT_LEG**2 * self.inv_liquidity) * (d.leaf_path @ d.impact_weights)
-            cash = cash + d.leaf_path @ cp.multiply(d.impact_weights, self.impact) - leg_cost
+            trades = [self.buy, self.sell]
+            impacts.append(
+                ImpactCost(trades, d.impact_weights, self.liquidity, self.inv_liquidity, "impact")
+            )
+        if d.ccer_impact_weights is not None:
+            liquidity, weights = d.ccer_liquidity, d.ccer_impact_weights
+            impacts.append(ImpactCost([self.ccer_buy], weights, liquidity, 1 / liquidity, "ccer"))
+        for term in impacts:
+            constraints += term.constraints
+            cash = cash + term.cash(d.leaf_path)
         constraints += [
             h - d.parent_of @ h == net + self.allowances * d.root,
             self.ccer_stock == d.leaf_path @ self.ccer_buy + self.ccer_held,
@@ -337,7 +354,9 @@ class _Model:
         constraints += [
             self.ccer_use <= d.leaf_of @ self.ccer_stock,
             self.ccer_cap,
-            surrendered >= 0,
+            # holdings at the deadline are >= 0 too; relaxed, a deficit is surrendered as a
+            # negative amount and paid as a shortfall, as the settlement rule does
+            surrendered >= -slack[HOLDINGS],
             surrendered <= final,
             self.valued_bank <= final - surrendered,
         ]
@@ -505,22 +524,29 @@ class ComplianceOptimiser:
         node = d.tree.node
         buy, sell, ccer_buy = (tonnes(v)[node] for v in (m.buy, m.sell, m.ccer_buy))
         buy0, sell0, ccer0, forward = buy[0, 0], sell[0, 0], ccer_buy[0, 0], tonnes(m.forward)
-        ccer_use, shortfall = tonnes(m.ccer_use), tonnes(m.shortfall)
-        # per-scenario costs recomputed from the decisions, in CNY
-        fee, offset_fee = self.rules.fee_rate, self.rules.offset_fee_rate
-        liquidity = values["liquidity_t"]
+        # per-scenario costs recomputed from the decisions and the settlement rule, in CNY
+        fee, offset_fee, settings = self.rules.fee_rate, self.rules.offset_fee_rate, self.settings
         prices, ccer_prices = d.tree_prices, d.tree_ccer_prices  # what the program traded at
         spend = ((1 + fee) * prices * buy + (1 + offset_fee) * ccer_prices * ccer_buy).sum(1)
-        spend += (self.settings.forward_price or 0.0) * forward
+        spend += (settings.forward_price or 0.0) * forward
         sales = ((1 - fee) * prices * sell).sum(1)
-        impact = (self.settings.impact * prices * (buy**2 + sell**2)).sum(1) / liquidity
+        impact = impact_cost(settings.impact, prices, (buy, sell), values["liquidity_t"])
+        impact += impact_cost(
+            settings.ccer_impact, ccer_prices, (ccer_buy,), settings.ccer_liquidity_t
+        )
         final = d.inflow_t.sum(1) + values["allowances_t"] + buy.sum(1) - sell.sum(1) + forward
-        bank = np.maximum(final - (sc.emissions - ccer_use - shortfall), 0.0)
-        base = values["banking_base_t"]
-        valued = bank if base is None else np.minimum(bank, base)
-        per_t = values["penalty_multiple"] * sc.deadline_price + (self.rules.penalty_per_t or 0.0)
-        penalty = per_t * shortfall
-        cost = spend - sales + impact + penalty - sc.deadline_price * valued
+        rules = dataclasses.replace(
+            self.rules,
+            offset_cap_share=values["offset_cap_share"],
+            banking_base_t=values["banking_base_t"],
+        )
+        done = settle_paths(
+            terms_of(rules, values["penalty_multiple"]), final,
+            values["ccer_t"] + ccer_buy.sum(1), sell.sum(1) - buy.sum(1) - forward,
+            sc.emissions, sc.deadline_price,
+        )  # fmt: skip
+        cost = spend - sales + impact + done.cost
+        shortfall, penalty = done.shortfall_t, done.penalty
         var, cvar = weighted_var_cvar(cost, w, d.alpha)
 
         def dual(constraint) -> float:
@@ -536,10 +562,10 @@ class ComplianceOptimiser:
             expected_buy_t=w @ buy,
             expected_sell_t=w @ sell,
             expected_ccer_buy_t=w @ ccer_buy,
-            expected_ccer_use_t=float(w @ ccer_use),
+            expected_ccer_use_t=float(w @ done.ccer_used_t),
             expected_shortfall_t=float(w @ shortfall),
-            expected_bank_t=float(w @ bank),
-            expected_valued_bank_t=float(w @ valued),
+            expected_bank_t=float(w @ (done.banked_t + done.forfeited_t)),
+            expected_valued_bank_t=float(w @ done.banked_t),
             expected_cost=float(w @ cost),
             var=var,
             cvar=cvar,

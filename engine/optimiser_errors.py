@@ -3,10 +3,11 @@
 ``solve_with_fallback`` solves with a named primary solver, retries once with a named fallback,
 catches the solvers' warnings as notes, and maps what is left to ``SolverFailed``.
 ``diagnose_infeasible`` explains an infeasible program: a phase-1 program gives each constraint
-family (trading budget, reserve floor, liquidity cap, pledge, non-negative holdings, expected-cost
-budget) a nonnegative slack with a weight; a deletion filter over the families finds a set that
-cannot hold together, and a solve per family in it says by how much that family, alone, would
-have to give. The answer is an ``Infeasible`` error naming the families and the amounts.
+family (trading budget, reserve floor, liquidity cap, pledge, non-negative holdings on every date
+and at the deadline, expected-cost budget) a nonnegative slack with a weight; a deletion filter
+over the families finds a set that cannot hold together, and a solve per family in it says by
+how much that family, alone, would have to give. The answer is an ``Infeasible`` error naming
+the families and the amounts.
 """
 
 from __future__ import annotations
@@ -174,7 +175,10 @@ def _describe(family: str, amount: float, values: dict[str, Any], pledged_t: flo
             f"be {amount:,.0f} t fewer"
         )
     if family == HOLDINGS:
-        return f"holdings would go {amount:,.0f} t below zero (a true-up that cannot be met)"
+        return (
+            f"holdings would go {amount:,.0f} t below zero, on some date or at the deadline (a "
+            "true-up that takes back more than is held)"
+        )
     return (
         f"the expected-cost budget (CNY {values['cost_budget']:,.0f}) would need CNY "
         f"{amount:,.0f} more"

@@ -34,7 +34,8 @@ class Order:
 
     Attributes:
         side: ``"buy"`` or ``"sell"``.
-        tonnes: tonnes wanted (the exchange fills whole lots, rounded down).
+        tonnes: tonnes wanted (the exchange fills whole lots: a purchase rounded up, a sale
+            down; ``backtest.fills_nb.order_lots_nb``).
         limit: the worst price accepted (CNY/t): a buy fills only at or below it, a sale at or
             above it; ``None`` takes the session's price. A limit outside the day's band (the
             block band for a block trade) is refused by the exchange.

@@ -57,13 +57,26 @@ def test_a_sale_receives_the_value_less_the_fee():
     assert new[fx.CASH] == CASH + 9_970.0 and new[fx.HELD] == 300 and new[fx.SOLD] == 200
 
 
-def test_tonnes_round_down_to_lots_and_less_than_a_lot_is_rejected():
-    _, fill = execute(state(), fx.BUY, 10.9)
-    assert fill[0] == 10.0
+def test_purchases_round_up_to_lots_and_sales_down_so_a_need_is_always_bought():
+    """A purchase is rounded up (the rest of a need under one lot would otherwise never be
+    bought), a sale down (never more than asked); a sale under one lot is rejected."""
+    _, fill = execute(state(), fx.BUY, 10.2)
+    assert fill[0] == 11.0 and fill[4] == fx.FILLED
     _, fill = execute(state(), fx.BUY, 0.7)
-    assert fill[4] == fx.REJECTED_LOT and fill[0] == 0
+    assert fill[0] == 1.0
     _, fill = execute(state(), fx.BUY, 2_500, r=rules(lot=1_000.0))  # EUA-like lots
+    assert fill[0] == 3_000
+    _, fill = execute(state(), fx.BUY, 3_000 + 1e-7, r=rules(lot=1_000.0))  # float noise
+    assert fill[0] == 3_000
+    _, fill = execute(state(held=5_000), fx.SELL, 2_500, r=rules(lot=1_000.0))
     assert fill[0] == 2_000
+    _, fill = execute(state(held=5_000), fx.SELL, 10.9)
+    assert fill[0] == 10.0
+    _, fill = execute(state(held=5_000), fx.SELL, 0.7)
+    assert fill[4] == fx.REJECTED_LOT and fill[0] == 0
+    # a purchase rounded up still stops at the liquidity left, in whole lots
+    _, fill = execute(state(cap=2_500), fx.BUY, 2_200, r=rules(lot=1_000.0))
+    assert fill[0] == 2_000 and fill[4] == fx.PARTIAL_LIQUIDITY
 
 
 def test_a_limit_outside_the_band_is_refused_but_a_block_trade_has_the_wider_band():
@@ -135,7 +148,7 @@ def test_the_trading_budget_limits_purchases():
 
 
 def test_a_forward_fills_at_the_quote_within_the_budget():
-    q, value, fee, status = fx.forward_nb(1_000.5, 60.0, 0.0, rules())
+    q, value, fee, status = fx.forward_nb(999.5, 60.0, 0.0, rules())  # rounded up
     assert (q, value, fee, status) == (1_000.0, 60_000.0, 180.0, fx.FILLED)
     q, value, fee, status = fx.forward_nb(1_000.0, 60.0, 0.0, rules(budget=30_000.0))
     assert status == fx.PARTIAL_BUDGET and q == 498 and value + fee <= 30_000

@@ -6,18 +6,28 @@ import numpy as np
 import pytest
 
 from engine import evaluate_nb as ev
+from engine.settlement import SettlementTerms
+
+TERMS = {"offset_share": "offset_cap_share", "penalty_multiple": "penalty_multiple",
+         "bank_cap": "bank_base_t"}  # fmt: skip
 
 
-def book_vector(**values: float) -> np.ndarray:
+def book_vector(**values: float) -> tuple[np.ndarray, SettlementTerms]:
+    """The kernel's book vector and settlement terms (no sales term in the banking cap)."""
     book = np.zeros(ev.N_BOOK)
     book[ev.LIQUIDITY] = 1e9
+    book[ev.CCER_LIQUIDITY] = 1e9
     book[ev.BUDGET] = 1e12
-    book[ev.PENALTY_MULTIPLE] = 10.0
-    book[ev.OFFSET_SHARE] = 0.05
-    book[ev.BANK_CAP] = np.inf
+    terms = {
+        "offset_cap_share": 0.05, "penalty_multiple": 10.0, "penalty_per_t": 0.0,
+        "bank_base_t": np.inf, "bank_sales_multiple": 0.0, "shortfall_carried": True,
+    }  # fmt: skip
     for name, value in values.items():
-        book[getattr(ev, name.upper())] = value
-    return book
+        if name in TERMS:
+            terms[TERMS[name]] = float(value)
+        else:
+            book[getattr(ev, name.upper())] = value
+    return book, SettlementTerms(**terms)
 
 
 def run(first, book, prices, *, deadline=None, emissions, true_up=None, true_up_date=None,
@@ -32,8 +42,9 @@ def run(first, book, prices, *, deadline=None, emissions, true_up=None, true_up_
     true_up_date = dates if true_up_date is None else true_up_date
     forward_date = dates if forward_date is None else forward_date
     out = [np.empty(n) for _ in range(4)]
+    vector, terms = book
     ev.evaluate_nb(
-        np.asarray(first, float), book, prices, ccer_price0, deadline, emissions, true_up,
+        np.asarray(first, float), vector, terms, prices, ccer_price0, deadline, emissions, true_up,
         true_up_date, arrivals, forward_date, buy_from, *out,
     )  # fmt: skip
     return out
@@ -101,13 +112,13 @@ def test_the_excess_beyond_the_bank_is_sold_evenly_down_to_the_floor():
     assert short[0] == 0 and bank[0] == 100
     assert cost[0] == pytest.approx(-proceeds - 100 * 70)
     # a 1,700 t floor leaves 300 t to sell: 300 on date 1 (under the 450 slice), none on date 2
-    book[ev.LOWEST] = 1_700
+    book[0][ev.LOWEST] = 1_700
     cost, short, _, bank = run([0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000)
     assert short[0] == 0 and bank[0] == 100
     assert cost[0] == pytest.approx(-(300 * 60 * 0.99 - 0.02 * 60 * 300**2 / 1_000) - 100 * 70)
     # a 500 t claw-back on date 2 (a negative true-up) counts against the floor from date 1:
     # 2,000 - 500 - 1,500 leaves no room, so nothing is sold and 1,500 stay for the deadline
-    book[ev.LOWEST] = 1_500
+    book[0][ev.LOWEST] = 1_500
     _, short, _, bank = run(
         [0, 0, 0, 0], book, [[50, 60, 70]], emissions=1000, true_up=[-500], true_up_date=2
     )
@@ -138,3 +149,13 @@ def test_paths_are_independent_and_parallel():
     assert cost[0] == pytest.approx(50 * 60 + 50 * 70) and cost[1] == pytest.approx(
         50 * 40 + 50 * 30
     )
+
+
+def test_a_ccer_purchase_today_pays_its_own_impact():
+    """1,000 t of CCER at 50 today with CCER's 5 % impact at its 10,000 t liquidity: 50,000 +
+    0.05 x 50 x 1,000^2 / 10,000 = 50,250; they cover 1,000 of 20,000 t emitted (the cap is
+    5 % = 1,000 t), the rest is held."""
+    book = book_vector(holdings=19_000, ccer_impact=0.05, ccer_liquidity=10_000)
+    cost, short, _, bank = run([0, 0, 0, 1_000], book, [[50, 60, 70]], emissions=20_000,
+                               ccer_price0=50.0)  # fmt: skip
+    assert cost[0] == pytest.approx(50_250.0) and short[0] == 0 and bank[0] == 0

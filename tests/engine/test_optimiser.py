@@ -23,7 +23,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_boo
 FRICTIONLESS = dataclasses.replace(
     CEA_COMPLIANCE, fee_rate=0.0, offset_fee_rate=0.0, banking_base_t=0.0
 )
-NO_IMPACT = OptimiserSettings(lambda_=0.0, liquidity_t=1e6, impact=0.0)
+NO_IMPACT = OptimiserSettings(lambda_=0.0, liquidity_t=1e6, impact=0.0, ccer_impact=0.0)
 
 
 def make_book(
@@ -296,6 +296,25 @@ def test_a_pledge_that_a_negative_true_up_breaks_is_named():
     assert set(caught.value.families) == {"pledge", "liquidity cap"}
 
 
+def test_a_true_up_that_takes_back_more_than_is_held_names_non_negative_holdings():
+    """15,000 t held, a true-up on the last date takes back 20,000 t: 5,000 t below zero up to
+    the deadline. With no budget to buy them, the holdings and the budget are both named (it was
+    "trading budget" alone: the deadline's holdings had no slack in the diagnosis)."""
+    prices = np.array([[60.0, 58.0, 62.0]])
+    scenarios = Scenarios(
+        prices=prices, deadline_price=np.array([62.0]), ccer_prices=prices * 10,
+        emissions=np.array([0.0]), true_up=np.array([-20_000.0]), true_up_date=2,
+    )  # fmt: skip
+    book = make_book(15_000, trading_budget=0.0)
+    with pytest.raises(Infeasible, match="non-negative holdings") as caught:
+        ComplianceOptimiser(book, scenarios, NO_IMPACT, rules=FRICTIONLESS).solve()
+    error = caught.value
+    assert set(error.families) == {"non-negative holdings", "trading budget"}
+    assert error.relaxations["non-negative holdings"] == pytest.approx(5_000, rel=1e-5)
+    assert error.relaxations["trading budget"] == pytest.approx(5_000 * 58.0, rel=1e-5)
+    assert "holdings would go 5,000 t below zero" in str(error)
+
+
 def test_resolving_reuses_the_problem_and_the_frontier_is_monotone():
     scenarios = random_scenarios(30, 6, seed=2)
     optimiser = ComplianceOptimiser(make_book(100_000), scenarios, OptimiserSettings())
@@ -412,3 +431,34 @@ def test_the_example_book_plans_without_trouble():
     assert plan.status == "optimal" and plan.sell_today_t <= book.sellable_t
     assert plan.shortfall_probability == 0.0  # covered to 107 %: no scenario should be short
     assert plan.expected_ccer_use_t <= 0.05 * outcomes.emissions.mean() + 1.0
+
+
+def test_ccer_purchases_have_a_liquidity_cap_and_an_impact_cost():
+    """A book 600,000 t short over 3 dates with 200,000 t of allowance liquidity a date (impact
+    2 % at full liquidity) and CCER at a 3 % premium, capped at 5 % of 2.4 Mt = 120,000 t. With an
+    unlimited, frictionless CCER market the plan buys the whole 120,000 t cap of CCER, the only
+    unlimited market; with CCER's own 20,000 t a date and 5 % impact it buys at most 20,000 t a
+    date, and fewer: each tonne's impact is weighed against the allowances'."""
+    prices = np.full((1, 3), 60.0)
+    scenarios = make_scenarios(prices, emissions=2_400_000.0, ccer=61.8, deadline=60.0)
+    book = make_book(1_800_000, expected_emissions_t=2_400_000.0)
+    unlimited = OptimiserSettings(
+        lambda_=0.0, liquidity_t=200_000.0, impact=0.02, ccer_liquidity_t=1e9, ccer_impact=0.0
+    )
+    plan = ComplianceOptimiser(book, scenarios, unlimited, rules=FRICTIONLESS).solve()
+    assert plan.expected_ccer_buy_t.sum() == pytest.approx(120_000, rel=1e-4)
+    capped = dataclasses.replace(unlimited, ccer_liquidity_t=20_000.0, ccer_impact=0.05)
+    plan = ComplianceOptimiser(book, scenarios, capped, rules=FRICTIONLESS).solve()
+    assert plan.expected_ccer_buy_t.max() <= 20_000.0 + 1e-3
+    assert plan.expected_ccer_buy_t.sum() < 60_000.0
+    # the reported cost carries the CCER impact: 0.05 x 61.8 x q^2 / 20,000 per date
+    ccer = plan.expected_ccer_buy_t
+    allowances = plan.expected_buy_t - plan.expected_sell_t
+    expected = (
+        60.0 * allowances.sum()
+        + (0.02 * 60.0 * (plan.expected_buy_t**2 + plan.expected_sell_t**2)).sum() / 200_000.0
+        + 61.8 * ccer.sum()
+        + (0.05 * 61.8 * ccer**2).sum() / 20_000.0
+    )
+    assert plan.expected_cost == pytest.approx(expected, rel=1e-6)
+    assert plan.expected_shortfall_t == pytest.approx(0.0, abs=1.0)
