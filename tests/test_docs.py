@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import types
 import warnings
 from pathlib import Path
 
@@ -93,3 +95,22 @@ def test_python_guide_blocks_run(shared_data, monkeypatch):
             exec(compile(block, f"docs/guide/python.md block {number}", "exec"), namespace)
     assert namespace["plan"].status == "optimal"
     assert namespace["book"].coverage() == pytest.approx(3_520_000 / 3_280_000)
+
+
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("ci", "overwrite"), [("true", True), (None, False)])
+def test_notebooks_keep_their_outputs_only_under_ci(monkeypatch, ci, overwrite):
+    """CI runs each notebook once: nbmake writes the outputs back for the site to render."""
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    config = types.SimpleNamespace(option=types.SimpleNamespace(overwrite=False))
+    _root_conftest().pytest_configure(config)
+    assert config.option.overwrite is overwrite

@@ -271,6 +271,7 @@ def _table(kind: str) -> str:
                 f"config_reference: {prefix}{key} has no meaning: comment it in "
                 f"desk/defaults/ or add it to MEANINGS in docs/hooks/config_reference.py"
             )
+        meaning = re.sub(r"<(?=[A-Za-z/])", "&lt;", meaning)  # runs/<as-of date>/ is no tag
         lines.append(f"| `{prefix}{key}` | {type_} | {bounds} | {default} | {meaning} |")
     return "\n".join(lines)
 
