@@ -43,8 +43,10 @@ tr.red td { background: var(--red-bg); }
 figure { margin: 0.5rem 0 1rem; width: 100%; } figure svg { display: block; width: 100%;
          height: auto; }
 table.decisions, table.strip, table.alerts { width: 100%; }
-table.alerts td, table.kpis td:last-child, table.strip th { text-align: left; }
+table.alerts td, table.alerts th, table.kpis td:last-child, table.kpis th:last-child,
+table.strip th { text-align: left; }
 .figures { color: #57606a; font-size: 0.82rem; }
+table.alerts td:first-child { white-space: nowrap; }
 table.strip td { text-align: left; border-left: 4px solid var(--line); font-size: 0.88rem; }
 table.strip td.green { background: var(--green-bg); border-left-color: var(--green); }
 table.strip td.amber { background: var(--amber-bg); border-left-color: var(--amber); }
@@ -145,7 +147,7 @@ def model_strip(choices: Mapping[str, Mapping[str, Any]]) -> list[str]:
         zone = c["zone"] or "—"
         lines.append(
             f'<p class="model {ZONE_CLASS.get(zone, "")}">{esc(code.upper())}: model '
-            f"<b>{esc(c['chosen'])}</b>, validated on {number(c['origins'])} month-end origins "
+            f"{esc(c['chosen'])}, validated on {number(c['origins'])} month-end origins "
             f"to {esc(day(c['validated_to']))}: Basel zone <b>{esc(zone)}</b> (1-day 99 % VaR, "
             f"last 250 sessions); its 90 % band held {percent(row['cover90_early'], 0)} of the "
             f"next 20 sessions' closes ({percent(row.get('cover90_recent'), 0)} over the last "

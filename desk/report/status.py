@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from desk.nightly import CURRENT_SESSIONS
 from desk.report.format import day, gap, money, number, percent, signed_percent
 
 Level = Literal["green", "amber", "red"]
@@ -196,7 +197,11 @@ def alert_check(
         parts = [f"{len(new)} new tonight: {alert_headline(new[0], currency)}"] if new else []
         parts += [f"check failed: {p}" for p in problems[:2]]
         return Check("alerts", "amber", "; ".join(parts))
-    return Check("alerts", "green", "no current critical or new alert")
+    return Check(
+        "alerts",
+        "green",
+        f"no critical alert open, nothing new in the last {CURRENT_SESSIONS} sessions",
+    )
 
 
 def alert_headline(alert: Mapping[str, Any], currency: str) -> str:

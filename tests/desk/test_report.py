@@ -86,7 +86,7 @@ def test_nothing_planted_is_green_and_says_why():
     )
     assert texts["KPIs"] == "2 of 2 targets met"
     assert texts["model"].startswith("gjr-t, Basel zone green; its 90 % band held 85 %")
-    assert texts["alerts"] == "no current critical or new alert"
+    assert texts["alerts"] == "no critical alert open, nothing new in the last 20 sessions"
 
 
 def planted(what: str):
