@@ -22,8 +22,9 @@ from desk.report.format import (
     Markup,
     day,
     esc,
-    gap,
+    gap_parts,
     millions,
+    nb,
     number,
     price,
     table,
@@ -43,8 +44,9 @@ HEADER = [
 ]
 
 
-def _small(text: str) -> str:
-    return f'<br><span class="sub">{esc(text)}</span>'
+def _small(text: str, figure: str = "") -> str:
+    """A second line in small print: ``text`` then ``figure`` kept on one line."""
+    return f'<br><span class="sub">{esc(text)}{nb(figure) if figure else ""}</span>'
 
 
 SPREAD_KEYS = {
@@ -58,12 +60,12 @@ SPREAD_KEYS = {
 def spread_line(key: str, spread: Mapping[str, Any] | None) -> str:
     """The 5-95 % range of one decision across scenario sets, or nothing when not measured."""
     band = (spread or {}).get(SPREAD_KEYS[key])
-    return _small(f"5–95 %: {number(band['p05'])}–{number(band['p95'])} t") if band else ""
+    return _small("", f"{number(band['p05'])}–{number(band['p95'])} t") if band else ""
 
 
 def decision_cell(plan: Mapping[str, Any], key: str, spread: Mapping[str, Any] | None) -> Markup:
     """``42,788 t`` and, when the night measured it, its 5-95 % spread across scenario sets."""
-    return Markup(esc(tonnes(plan.get(key))) + spread_line(key, spread))
+    return Markup(nb(tonnes(plan.get(key))) + spread_line(key, spread))
 
 
 def hedges(plan: Mapping[str, Any], currency: str, spread: Mapping[str, Any] | None) -> Markup:
@@ -79,20 +81,27 @@ def hedges(plan: Mapping[str, Any], currency: str, spread: Mapping[str, Any] | N
             + _small(f"none of {len(items)} quotes taken" if items else "no quote configured")
         )
     lines = [
-        f"{tonnes(h['tonnes'])} from {h['quote']} at {price(h['price'], currency)}, "
-        f"delivery {day(h['delivery'])}"
+        " ".join(
+            [
+                nb(f"{tonnes(h['tonnes'])} from {h['quote']}"),
+                nb(f"at {price(h['price'], currency)}"),
+                nb(f"delivery {day(h['delivery'])}"),
+            ]
+        )
         for h in taken
     ]
-    return Markup("<br>".join(esc(line) for line in lines) + spread_line("forward_t", spread))
+    return Markup("<br>".join(lines) + spread_line("forward_t", spread))
 
 
 def _versus(cost: float, benchmark: float, name: str, currency: str) -> Markup:
-    """The benchmark's expected cost, and by how much the plan's is above or below it."""
-    word, cls = ("more", "bad") if cost > benchmark else ("less", "good")
+    """The benchmark's expected cost, and the plan's difference: ``plan +CNY 2,675 (0.01 %)``
+    in red when the plan costs more, ``plan −CNY ...`` in green when it costs less."""
+    sign, cls = ("+", "bad") if cost > benchmark else ("−", "good")
+    size, share = gap_parts(cost - benchmark, benchmark, currency)
     return Markup(
-        f"{esc(name)}{esc(millions(benchmark, currency))}<br>"
-        f'<span class="{cls}">plan {esc(gap(cost - benchmark, benchmark, currency))} '
-        f"{word}</span>"
+        f"{esc(name)}{nb(millions(benchmark, currency))}<br>"
+        f'<span class="{cls}">{nb(f"plan {sign}{size}")} {nb(f"({share})") if share else ""}'
+        "</span>"
     )
 
 
@@ -103,12 +112,12 @@ def best_rule(record: Mapping[str, Any], currency: str) -> Markup | str:
     cell = _versus(
         best["plan_cost"], best["rule_cost"], f"{best['rule']}: ", best.get("currency", currency)
     )
-    return Markup(cell + _small(f"on {number(best.get('paths'))} paths"))
+    return Markup(cell + _small("on ", f"{number(best.get('paths'))} paths"))
 
 
 def decision_row(record: Mapping[str, Any], currency: str) -> tuple[list[Any], str]:
     name = record["entity"]
-    floor = tonnes(record.get("reserve_floor_t"))
+    floor = nb(tonnes(record.get("reserve_floor_t")))
     if "error" in record:
         error = record["error"]
         failed = Markup(f'<span class="bad">no plan: {esc(error["type"])}</span>')
@@ -116,8 +125,8 @@ def decision_row(record: Mapping[str, Any], currency: str) -> tuple[list[Any], s
     plan, oos = record["plan"], record["out_of_sample"]
     spread = record.get("decision_spread")
     expected = Markup(
-        esc(millions(oos["expected_cost"], currency))
-        + _small(f"CVaR 95 % {millions(oos['cvar'], currency)}")
+        nb(millions(oos["expected_cost"], currency))
+        + _small("CVaR 95 % ", millions(oos["cvar"], currency))
     )
     deadline = _versus(
         oos["expected_cost"], record["buy_at_deadline"]["expected_cost"], "", currency
@@ -146,7 +155,8 @@ def decisions_section(records: Sequence[tuple[Mapping[str, Any], str]]) -> list[
     if spreads:
         s = spreads[0]
         note = (
-            f"The 5–95 % range under a decision is today's decision re-solved on "
+            "Under each decision in small print: its 5–95 % range when today's decision is "
+            f"re-solved on "
             f"{number(s.get('sets'))} independent scenario sets of "
             f"{number(s.get('scenarios'))} scenarios each."
         )

@@ -23,6 +23,11 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def nb(text: str) -> Markup:
+    """``text`` escaped and kept on one line: a figure never breaks across lines."""
+    return Markup(f'<span class="nb">{esc(text)}</span>')
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -51,14 +56,20 @@ def millions(value: Any, currency: str) -> str:
     return MISSING if value is None else f"{currency} {number(value / 1e6, ',.2f')} m"
 
 
-def gap(amount: float, benchmark: float, currency: str) -> str:
-    """The size of a cost difference, ``CNY 2,675 (0.01 %)`` or ``CNY 1.20 m (5.3 %)``: in
-    millions from a million up, and as a share of the benchmark's cost when it is not zero."""
+def gap_parts(amount: float, benchmark: float, currency: str) -> tuple[str, str]:
+    """The size of a cost difference and its share of the benchmark's cost: ``CNY 2,675`` and
+    ``0.01 %`` (in millions from a million up; no share when the benchmark is zero)."""
     size = millions(abs(amount), currency) if abs(amount) >= 1e6 else money(abs(amount), currency)
     if not benchmark:
-        return size
+        return size, ""
     share = abs(amount) / abs(benchmark)
-    return f"{size} ({percent(share, 2 if share < 0.01 else 1)})"
+    return size, percent(share, 2 if share < 0.01 else 1)
+
+
+def gap(amount: float, benchmark: float, currency: str) -> str:
+    """``CNY 2,675 (0.01 %)``, ``CNY 1.20 m (5.3 %)``."""
+    size, share = gap_parts(amount, benchmark, currency)
+    return f"{size} ({share})" if share else size
 
 
 def price(value: Any, currency: str) -> str:

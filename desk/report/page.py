@@ -46,7 +46,7 @@ table.decisions, table.strip, table.alerts { width: 100%; }
 table.alerts td, table.alerts th, table.kpis td:last-child, table.kpis th:last-child,
 table.strip th { text-align: left; }
 .figures { color: #57606a; font-size: 0.82rem; }
-table.alerts td:first-child { white-space: nowrap; }
+table.alerts td:first-child, table.decisions td:first-child, .nb { white-space: nowrap; }
 table.strip td { text-align: left; border-left: 4px solid var(--line); font-size: 0.88rem; }
 table.strip td.green { background: var(--green-bg); border-left-color: var(--green); }
 table.strip td.amber { background: var(--amber-bg); border-left-color: var(--amber); }
