@@ -33,7 +33,9 @@ def svg(fig: Any) -> Markup:
     fig.savefig(buffer, format="svg")
     plt.close(fig)
     text = buffer.getvalue()
-    text = re.sub(r"<!--.*?-->", "", text[text.index("<svg") :], flags=re.S)
+    text = re.sub(
+        r"<!--.*?-->|<metadata>.*?</metadata>", "", text[text.index("<svg") :], flags=re.S
+    )
     head_end = text.index(">")
     head = re.sub(r'\s(width|height)="[^"]*"', "", text[:head_end])
     head += ' width="100%" preserveAspectRatio="xMidYMid meet" role="img"'
