@@ -355,12 +355,17 @@ def run_nightly(
     )  # fmt: skip
 
 
-def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
-    """The open critical alerts dated within ``CURRENT_SESSIONS`` sessions of the last close."""
+def current_alerts(alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
+    """The alerts dated within ``CURRENT_SESSIONS`` sessions of the last close (the report
+    shows them; older ones are history)."""
     cutoff = min(m.prices.index[-min(CURRENT_SESSIONS, len(m.prices))] for m in markets.values())
     last = max(m.prices.index[-1] for m in markets.values())
+    return [a for a in alerts if cutoff <= pd.Timestamp(a["date"]) <= last]
+
+
+def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
+    """The open critical alerts dated within ``CURRENT_SESSIONS`` sessions of the last close."""
     return [
-        a for a in open_alerts
+        a for a in current_alerts(open_alerts, markets)
         if a["severity"] == "critical" and a["state"] == "open"
-        and cutoff <= pd.Timestamp(a["date"]) <= last
     ]  # fmt: skip

@@ -167,14 +167,18 @@ def build_outputs(
                                           "problems": list(alerts.problems)}))  # fmt: skip
     writers["metrics.json"] = dump(metrics)
 
-    def write_run(path: Path) -> None:  # last: the timings of the write step are known
-        now = time.perf_counter()
-        record["timings_s"]["write"] = round(now - write_started, 3)
-        record["timings_s"]["total"] = round(now - started, 3)
+    def finish() -> None:  # once: the report (drawn last) and run.json show the same timings
+        if "total" not in record["timings_s"]:
+            now = time.perf_counter()
+            record["timings_s"]["write"] = round(now - write_started, 3)
+            record["timings_s"]["total"] = round(now - started, 3)
+
+    def write_run(path: Path) -> None:  # after the report: the timings are stamped
+        finish()
         path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
     writers["report.html"] = lambda path: path.write_text(
-        r.render(night, markets, entities, plans, alerts, record), encoding="utf-8"
+        r.render(night, markets, entities, plans, alerts, record, finish), encoding="utf-8"
     )
     writers["run.json"] = write_run
     return Outputs(record, plans, metrics, writers)

@@ -85,4 +85,4 @@ def test_the_nightly_run_records_and_shows_the_choice(tmp_path):
     assert f"Basel zone <b>{recorded['zone']}</b>" in page
     chosen = next(r for r in recorded["candidates"] if r["candidate"] == choice.name)
     assert 0 <= chosen["cover90_recent"] <= 1
-    assert f"({chosen['cover90_recent']:.0%} over the last 12 origins)" in page
+    assert f"({chosen['cover90_recent'] * 100:.0f} % over the last 12 origins)" in page

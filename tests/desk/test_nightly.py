@@ -124,7 +124,7 @@ def test_an_infeasible_entity_is_reported_and_the_others_are_planned(tmp_path: P
     failed = json.loads((run.folder / "stuck" / "plan.json").read_text())
     assert failed["error"]["type"] == "Infeasible"
     assert (run.folder / "power-co" / "plan.csv").is_file()
-    assert "failed: " in (run.folder / "report.html").read_text()
+    assert "no plan tonight: Infeasible: " in (run.folder / "report.html").read_text()
 
 
 def test_a_changed_plan_or_run_in_the_store_is_found(night):
