@@ -86,8 +86,10 @@ class ForwardQuote:
             self._fail("premium", "applies to a cost-of-carry quote: fold it into the price")
 
     def _fail(self, name: str, rule: str) -> None:
+        value = getattr(self, name)
+        shown = value.isoformat() if isinstance(value, dt.date) else repr(value)
         raise ForwardQuoteError(
-            f"forward quote {self.name!r}: {name} = {getattr(self, name)!r} {rule}",
+            f"forward quote {self.name!r}: {name} = {shown} {rule}",
             quote=self.name,
             field=name,
         )

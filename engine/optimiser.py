@@ -47,8 +47,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -58,21 +57,20 @@ from scipy import sparse
 from engine.book import ComplianceBook
 from engine.compliance import ComplianceRules
 from engine.errors import ConfigurationError, OptimisationError
-from engine.forwards import ForwardHedge, ForwardQuote, price_quotes
+from engine.forwards import ForwardHedge, price_quotes
 from engine.markets import market_rules
 from engine.optimiser_errors import (
     COST_BUDGET,
-    FALLBACK_SOLVER,
     HOLDINGS,
     INFEASIBLE_STATUSES,
     LIQUIDITY,
     PLEDGE,
     RESERVE_FLOOR,
-    SOLVER,
     TRADING_BUDGET,
     diagnose_infeasible,
     solve_with_fallback,
 )
+from engine.optimiser_settings import Mode, OptimiserSettings
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
 from engine.tree import ScenarioTree, scenario_tree
@@ -87,7 +85,6 @@ scenarios outside the tail free, so the plan would report arbitrary trades there
 IMPACT_LEG = 1e-2
 """Constant leg (in units of expected emissions) of each node's impact cone; see ``_Model``."""
 
-Mode = Literal["mean_cvar", "min_cvar"]
 OVERRIDES = (
     "lambda_", "liquidity_t", "trading_budget", "reserve_floor_t", "offset_cap_share",
     "penalty_multiple", "banking_base_t", "cost_budget", "allowances_t", "ccer_t",
@@ -95,72 +92,6 @@ OVERRIDES = (
 """What ``solve(**overrides)`` may change without rebuilding: each is a ``cp.Parameter``.
 ``allowances_t`` and ``ccer_t`` are the holdings today (a what-if on the book's position; the
 pledged tonnes stay pledged, so ``allowances_t`` may not fall below them)."""
-
-
-@dataclass(frozen=True)
-class OptimiserSettings:
-    """How to optimise.
-
-    Attributes:
-        lambda_: risk aversion: weight of CVaR beside expected cost (mode ``"mean_cvar"``).
-        alpha: CVaR level (0.95: the mean of the worst 5 % of costs).
-        liquidity_t: most tonnes traded per date and side (the one default: the desk's
-            configuration and commands read it from here).
-        impact: market impact: trading ``q`` tonnes in a date costs ``impact x price x q^2 /
-            liquidity_t`` currency on top of the price (0.02: 2 % of the price at full
-            liquidity).
-        forwards: the counterparty quotes a hedge may be bought on tonight (``engine.forwards``;
-            the scenarios must carry their ``decision_dates``); none by default.
-        forward_delivery_index: date index at which the book's existing forwards deliver: one
-            index for all, one per forward, or ``None`` for the last date.
-        penalty_multiple: penalty per tonne short as a multiple of the deadline price; ``None``
-            takes the market's rule.
-        mode: ``"mean_cvar"`` or ``"min_cvar"``.
-        cost_budget: E[cost] limit (currency) of mode ``"min_cvar"``.
-        tree_leaves: most nodes of the scenario tree at the last date from splits by price
-            (``engine.tree``): later trades are one decision per node, shared by the scenarios
-            with a common history.
-        tree_need_splits: binary splits of every node by the scenario's net need (emissions -
-            true-up) on the true-up date, when verification makes it known (1: up to twice
-            ``tree_leaves`` leaves).
-        solvers: the primary solver and the fallback tried once when it fails (cvxpy names).
-            Clarabel handles the conic impact term; on a pure LP (``impact=0``) HiGHS was ~3x
-            faster at 1,000 x 26 (it prints a banner to stdout once per process).
-    """
-
-    lambda_: float = 1.0
-    alpha: float = 0.95
-    liquidity_t: float = 200_000.0
-    impact: float = 0.02
-    forwards: tuple[ForwardQuote, ...] = ()
-    forward_delivery_index: int | tuple[int, ...] | None = None
-    penalty_multiple: float | None = None
-    mode: Mode = "mean_cvar"
-    cost_budget: float | None = None
-    tree_leaves: int = 64
-    tree_need_splits: int = 1
-    solvers: tuple[str, str] = (SOLVER, FALLBACK_SOLVER)
-
-    def __post_init__(self) -> None:
-        checks = {
-            "lambda_": self.lambda_ >= 0,
-            "alpha": 0 < self.alpha < 1,
-            "liquidity_t": self.liquidity_t > 0,
-            "impact": self.impact >= 0,
-            "forwards": isinstance(self.forwards, tuple)
-            and all(isinstance(q, ForwardQuote) for q in self.forwards),
-            "penalty_multiple": self.penalty_multiple is None or self.penalty_multiple >= 0,
-            "mode": self.mode in ("mean_cvar", "min_cvar"),
-            "cost_budget": (self.cost_budget is not None) == (self.mode == "min_cvar"),
-            "tree_leaves": isinstance(self.tree_leaves, int) and self.tree_leaves >= 1,
-            "tree_need_splits": isinstance(self.tree_need_splits, int)
-            and self.tree_need_splits >= 0,
-            "solvers": len(self.solvers) == 2 and set(self.solvers) <= set(cp.installed_solvers()),
-        }
-        for name, ok in checks.items():
-            value = getattr(self, name)
-            if not ok or (isinstance(value, float) and not math.isfinite(value)):
-                raise ConfigurationError(f"optimiser setting {name} = {value!r} is impossible")
 
 
 class _Data:
