@@ -32,7 +32,7 @@ def _date(where: str, value: object) -> dt.date:
 
 @dataclass(frozen=True)
 class Cycle:
-    """One compliance cycle in a backtest (tonnes, CNY).
+    """One compliance cycle in a backtest (tonnes, the market's currency).
 
     Attributes:
         year: the cycle's year (whose emissions are surrendered).

@@ -42,7 +42,7 @@ from strategies.base import CycleView, DecisionView, Order, Position, Strategy, 
 
 @dataclass(frozen=True)
 class PriceHistory:
-    """Daily closes (CNY/t), volumes (t, NaN where unknown) and the sessions since the previous
+    """Daily closes (currency/t), volumes (t, NaN where unknown) and the sessions since the previous
     row (1 for consecutive sessions; more across days the source lacks), validated once."""
 
     dates: pd.DatetimeIndex

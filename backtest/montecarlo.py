@@ -1,6 +1,6 @@
 """Monte Carlo mode: a rule strategy through one cycle on N simulated paths at once (numba).
 
-``run_paths`` takes the paths (N x the cycle's sessions, CNY/t), the closes before them (the
+``run_paths`` takes the paths (N x the cycle's sessions, currency/t), the closes before them (the
 history the rules' windows look back on; at least the last close), the cycle and, per path,
 the verified emissions and the true-up (from ``Obligation.scenarios``; the cycle's own figures
 when omitted). Simulated paths carry no volume, so every session's liquidity cap is
