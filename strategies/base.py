@@ -115,7 +115,8 @@ class CycleView:
         offset_cap_t: the most CCER that counts against ``obligation_t``.
         reserve_floor_t: the book's compliance reserve (its floor share x expected emissions).
         trading_budget: the most the cycle's purchases may cost (currency).
-        forward_price: today's quote for a forward delivered on ``forward_delivery`` (currency/t; ``engine.forwards``).
+        forward_price: today's quote for a forward delivered on ``forward_delivery``
+            (currency/t; the cost-of-carry model of ``engine.forwards``).
         forward_delivery: the default delivery date of new forwards.
     """
 
