@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from engine.book import ComplianceBook, Forward
 from engine.errors import ConfigurationError
+from engine.forwards import MAX_CARRY_RATE
 from engine.markets import MarketRules, market_rules
 
 
@@ -31,7 +32,7 @@ def _date(where: str, value: object) -> dt.date:
 
 @dataclass(frozen=True)
 class Cycle:
-    """One compliance cycle in a backtest (tonnes, CNY).
+    """One compliance cycle in a backtest (tonnes, the market's currency).
 
     Attributes:
         year: the cycle's year (whose emissions are surrendered).
@@ -155,8 +156,9 @@ class FillSettings:
             volume 0 fills nothing.
         impact: a fill of ``q`` tonnes moves its price by ``impact x q / cap`` (0.02: 2 % when
             it takes the whole cap), as the optimiser's quadratic cost.
-        forward_carry: forwards are quoted at the previous close x (1 + carry x years to
-            delivery) (CNY interest, 3 % a year).
+        forward_carry, forward_premium: a forward bought in the backtest is quoted by the
+            engine's cost-of-carry model (``engine.forwards``): the previous close x exp(carry x
+            years to delivery) + premium, rounded up to the tick (3 % a year, no premium).
         deadline_window: sessions averaged for the deadline price (the penalty's "average of
             the month before the deadline", and the value of banked allowances).
         penalty_multiple: overrides the market's (CEA: 10 x the deadline price a tonne short).
@@ -170,6 +172,7 @@ class FillSettings:
     fallback_liquidity_t: float = 100_000.0
     impact: float = 0.02
     forward_carry: float = 0.03
+    forward_premium: float = 0.0
     deadline_window: int = 21
     penalty_multiple: float | None = None
     carry_over: bool = False
@@ -179,7 +182,8 @@ class FillSettings:
             "liquidity_share": 0 < self.liquidity_share <= 1,
             "fallback_liquidity_t": self.fallback_liquidity_t > 0,
             "impact": 0 <= self.impact < 1,
-            "forward_carry": -1 < self.forward_carry < 1,
+            "forward_carry": abs(self.forward_carry) <= MAX_CARRY_RATE,
+            "forward_premium": math.isfinite(self.forward_premium),
             "deadline_window": self.deadline_window >= 1,
             "penalty_multiple": self.penalty_multiple is None or self.penalty_multiple >= 0,
         }

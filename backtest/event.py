@@ -35,6 +35,7 @@ from backtest.result import (
     drawdown,
 )
 from engine.errors import ConfigurationError
+from engine.forwards import carry_price, years_between
 from engine.markets import MarketRules
 from engine.settlement import DeadlinePosition, offset_cap_t, settle, terms_of
 from strategies.base import CycleView, DecisionView, Order, Position, Strategy, read_only
@@ -42,7 +43,7 @@ from strategies.base import CycleView, DecisionView, Order, Position, Strategy, 
 
 @dataclass(frozen=True)
 class PriceHistory:
-    """Daily closes (CNY/t), volumes (t, NaN where unknown) and the sessions since the previous
+    """Daily closes (currency/t), volumes (t, NaN where unknown) and the sessions since the previous
     row (1 for consecutive sessions; more across days the source lacks), validated once."""
 
     dates: pd.DatetimeIndex
@@ -54,7 +55,7 @@ class PriceHistory:
     def of(cls, prices: pd.DataFrame | pd.Series, session_gaps: np.ndarray | None = None):
         frame = prices.to_frame("close") if isinstance(prices, pd.Series) else prices
         if "close" not in frame.columns:
-            raise ConfigurationError("prices: need a 'close' column (CNY/t)")
+            raise ConfigurationError("prices: need a 'close' column (price per tonne)")
         if not isinstance(frame.index, pd.DatetimeIndex):
             raise ConfigurationError("prices: the index must be a DatetimeIndex of sessions")
         dates = frame.index.as_unit("ns")
@@ -110,11 +111,13 @@ def day_vector(history: PriceHistory, i: int, rules: MarketRules, fills: FillSet
     return day
 
 
-def forward_quote(previous_close: float, today: dt.date, delivery: dt.date, carry: float,
+def forward_quote(previous_close: float, today: dt.date, delivery: dt.date, fills: FillSettings,
                   tick: float) -> float:  # fmt: skip
-    """Previous close x (1 + carry x years to delivery), rounded up to the tick."""
-    years = max((delivery - today).days, 0) / 365.0
-    return fx.ticks_up_nb(previous_close * (1.0 + carry * years), tick)
+    """The engine's cost-of-carry quote (``engine.forwards.carry_price``) on the previous close,
+    rounded up to the tick."""
+    years = years_between(today, delivery)
+    price = carry_price(previous_close, years, fills.forward_carry, fills.forward_premium)
+    return fx.ticks_up_nb(price, tick)
 
 
 def window_of(history: PriceHistory, cycle: Cycle) -> np.ndarray:
@@ -237,9 +240,7 @@ class _Run:
                 verified = True
                 self.events.append((date, cycle.year, "true-up", cycle.true_up_t, 0.0, np.nan))
             state = (held, 0.0, cash, spent, bought, sold, day[fx.CAP])
-            quote = forward_quote(
-                float(h.closes[i - 1]), date.date(), delivery, fills.forward_carry, rules.tick
-            )
+            quote = forward_quote(float(h.closes[i - 1]), date.date(), delivery, fills, rules.tick)
             view = self._view(cycle, i, k, sessions, state, pending, verified, quote, delivery)
             for order in self.strategy.decide(view):
                 if not isinstance(order, Order):

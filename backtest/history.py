@@ -101,9 +101,9 @@ def compare(
 
 
 def cost_table(results: dict[str, BacktestResult], baseline: str = "deadline") -> pd.DataFrame:
-    """Compliance cost (CNY m) per cycle, labelled by the year it is traded in (its deadline
+    """Compliance cost (currency m) per cycle, labelled by the year it is traded in (its deadline
     session's year), and strategy, with a total row; first the cycle's need (kt) and average
-    close (CNY/t), and after the costs what each strategy saves against ``baseline``."""
+    close (currency/t), and after the costs what each strategy saves against ``baseline``."""
     first = next(iter(results.values())).cycles
     label = pd.Index(first["deadline_session"].dt.year, name="year")
     table = pd.DataFrame(

@@ -1,6 +1,6 @@
 """Monte Carlo mode: a rule strategy through one cycle on N simulated paths at once (numba).
 
-``run_paths`` takes the paths (N x the cycle's sessions, CNY/t), the closes before them (the
+``run_paths`` takes the paths (N x the cycle's sessions, currency/t), the closes before them (the
 history the rules' windows look back on; at least the last close), the cycle and, per path,
 the verified emissions and the true-up (from ``Obligation.scenarios``; the cycle's own figures
 when omitted). Simulated paths carry no volume, so every session's liquidity cap is
@@ -26,6 +26,7 @@ from backtest.event import (
 )
 from backtest.result import PathResults
 from engine.errors import ConfigurationError
+from engine.forwards import years_between
 from engine.markets import MarketRules
 from engine.settlement import terms_of
 from strategies.base import Strategy
@@ -125,7 +126,7 @@ def cycle_arrays(
     delivery = cycle.forward_delivery or default_forward_delivery(
         rows, history, fills.deadline_window
     )
-    years = np.array([max((delivery - d.date()).days, 0) / 365.0 for d in sessions])
+    years = np.array([years_between(d.date(), delivery) for d in sessions])
     arrivals, arrival_value = np.zeros(days), np.zeros(days)
     for forward in cycle.forwards:
         k = delivery_row(rows, history, forward.delivery)
@@ -142,6 +143,7 @@ def cycle_arrays(
     block = rules.block_band if rules.block_band is not None else rules.daily_band
     vector[nb.BLOCK_BAND] = np.inf if block is None else block
     vector[nb.FORWARD_CARRY] = fills.forward_carry
+    vector[nb.FORWARD_PREMIUM] = fills.forward_premium
     vector[nb.DEADLINE_WINDOW] = fills.deadline_window
     vector[nb.TRUE_UP_AT] = delivery_row(rows, history, cycle.true_up_date)
     vector[nb.DELIVERY_AT] = delivery_row(rows, history, delivery)

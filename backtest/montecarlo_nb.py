@@ -16,6 +16,7 @@ import numpy as np
 
 from backtest import fills_nb as fx
 from engine._numba import njit, prange
+from engine.forwards import carry_price_nb
 from engine.settlement import DeadlinePosition, offset_cap_t, settle_nb
 from strategies.rules_nb import decide_nb
 
@@ -34,8 +35,9 @@ from strategies.rules_nb import decide_nb
     TRUE_UP_AT,
     DELIVERY_AT,
     RESERVE_ADD,
+    FORWARD_PREMIUM,
     N_CYCLE,
-) = range(14)
+) = range(15)
 # Outputs, per path.
 COST, SHORTFALL, PENALTY, BANKED, BOUGHT, SOLD, FEES, N_OUT = range(8)
 
@@ -104,7 +106,7 @@ def run_path_nb(
             code, params, closes, i, k, n - k, obligation, covered, sellable, cycle[RESERVE_ADD]
         )
         if forward > 0.0:
-            quote = previous * (1.0 + cycle[FORWARD_CARRY] * years[k])
+            quote = carry_price_nb(previous, years[k], cycle[FORWARD_CARRY], cycle[FORWARD_PREMIUM])
             quote = fx.ticks_up_nb(quote, tick)
             q, value, fee, status = fx.forward_nb(forward, quote, spent, rules)
             if status < fx.REJECTED_LOT:

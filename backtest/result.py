@@ -1,7 +1,7 @@
 """What a backtest returns: the ledger, daily holdings and value, compliance events, one row per
 cycle, and the metrics; and the risk figures across simulated paths.
 
-Definitions (CNY, tonnes):
+Definitions (the market's currency, tonnes):
 
 - **compliance cost** of a cycle = purchases + fees + forwards paid + penalty - sales - the
   value of what is banked (at the deadline price) + the value of a bank carried in. It equals the
@@ -13,7 +13,7 @@ Definitions (CNY, tonnes):
 - **carbon-asset return**: mark-to-market P&L of the carbon position (cash + allowances x close
   + forwards at (close - forward price), allocation inflows taken out at the price they arrive
   at) over the cycle, before surrender, as a share of the allowances' value at the start;
-  **maximum drawdown**: the largest fall of that P&L from a running peak (CNY);
+  **maximum drawdown**: the largest fall of that P&L from a running peak (currency);
 - across paths: mean, VaR and CVaR (at ``alpha``) of the cost, and the probability of a
   shortfall (more than 0.5 t short).
 """
@@ -112,7 +112,7 @@ def _plain(value: Any) -> Any:
 
 
 def drawdown(pnl: np.ndarray) -> float:
-    """The largest fall of ``pnl`` from its running peak (CNY, >= 0)."""
+    """The largest fall of ``pnl`` from its running peak (currency, >= 0)."""
     if pnl.size == 0:
         return 0.0
     return float(np.max(np.maximum.accumulate(pnl) - pnl))
@@ -123,7 +123,7 @@ class PathResults:
     """One strategy on N simulated paths of one cycle: per path, and in summary.
 
     Attributes:
-        cost, shortfall_t, penalty, banked_t, bought_t, sold_t, fees: per path (CNY, t).
+        cost, shortfall_t, penalty, banked_t, bought_t, sold_t, fees: per path (currency, t).
         alpha: the VaR/CVaR level.
     """
 

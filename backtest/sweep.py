@@ -46,7 +46,7 @@ def sweep_bands(
     market: MarketRules | str = "cea",
     fills: FillSettings | None = None,
 ) -> pd.DataFrame:
-    """Compliance cost (CNY) per setting (rows of ``grid``, the other settings from ``base``)
+    """Compliance cost (currency) per setting (rows of ``grid``, the other settings from ``base``)
     and cycle (columns), and their ``total``."""
     rules, fills = market_of(market), fills or FillSettings()
     base = base or ReserveArbitrage()

@@ -179,9 +179,7 @@ def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
             f"backtester, so --paths is limited to {MAX_EVENT_PATHS} for it"
         )
     # a re-planning strategy plans on the model the paths are drawn from, as the desk does
-    strategies = [
-        replace(s, given=choice.params) if hasattr(s, "given") else s for s in strategies
-    ]
+    strategies = [replace(s, given=choice.params) if hasattr(s, "given") else s for s in strategies]
     results: dict[str, PathResults] = {}
     for strategy in strategies:
         if hasattr(strategy, "kernel"):

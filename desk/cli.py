@@ -26,6 +26,7 @@ from desk.cli_common import (
     book_read_options,
     finite,
     given,
+    hedge_lines,
     load_sources,
     out_option,
     read_options,
@@ -36,6 +37,8 @@ from desk.cli_common import (
 from desk.nightly_cli import init_command, nightly_command
 from engine.errors import ModelError
 from engine.markets import market_rules
+from engine.optimiser_settings import OptimiserSettings
+from engine.optimiser_settings import OptimiserSettings as DEFAULT  # its defaults: the options'
 from engine.validation.rolling import CANDIDATES, HORIZONS
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import (
@@ -424,18 +427,21 @@ def model_validate_command(
               help="Simulated paths to the deadline (the out-of-sample set).")  # fmt: skip
 @click.option("--scenarios", type=click.IntRange(min=2), default=1_000, show_default=True,
               help="Scenarios the optimiser sees (reduced from the paths).")  # fmt: skip
-@click.option("--tree-leaves", type=click.IntRange(1, 4096), default=64, show_default=True,
+@click.option("--tree-leaves", type=click.IntRange(1, 4096), default=DEFAULT.tree_leaves,
+              show_default=True,
               help="Groups of scenarios at the deadline from the tree's price splits "
                    "(the largest power of two within it).")  # fmt: skip
 @seed_option("scenarios and plan")
 @click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Trading days between decision dates.")  # fmt: skip
-@click.option("--lambda", "lambda_", type=click.FloatRange(min=0), default=1.0,
+@click.option("--lambda", "lambda_", type=click.FloatRange(min=0), default=DEFAULT.lambda_,
               show_default=True, help="Risk aversion: CVaR 95 % weight.")  # fmt: skip
 @click.option("--frontier", is_flag=True, help="Also sweep lambda and draw the frontier.")
-@click.option("--liquidity", type=click.FloatRange(min=0, min_open=True), default=200_000.0,
-              show_default=True, help="Most tonnes traded per decision date and side.")  # fmt: skip
-@click.option("--impact", type=click.FloatRange(min=0), default=0.02, show_default=True,
+@click.option("--liquidity", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT.liquidity_t, show_default=True,
+              help="Most tonnes traded per decision date and side.")  # fmt: skip
+@click.option("--impact", type=click.FloatRange(min=0), default=DEFAULT.impact,
+              show_default=True,
               help="Market impact at full liquidity, as a share of the price.")  # fmt: skip
 @out_option("plan", "the plan and the frontier")
 def optimise_command(
@@ -461,25 +467,28 @@ def optimise_command(
 
     request = OptimiseRequest(
         book=book_path, source=source, out=out, paths=paths, scenarios=scenarios, seed=seed,
-        every=every, lambda_=lambda_, frontier=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0) if frontier else (),
-        liquidity_t=liquidity, impact=impact, tree_leaves=tree_leaves,
+        every=every, frontier=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0) if frontier else (),
+        settings=OptimiserSettings(lambda_=lambda_, liquidity_t=liquidity, impact=impact,
+                                   tree_leaves=tree_leaves),
         market=market, fmt=fmt, options=source_options(read),
     )  # fmt: skip
     run = run_optimise(request)
-    p, ev = run.plan, run.evaluation
+    p, ev, money = run.plan, run.evaluation, run.currency
     click.echo(
         f"today: buy {p.buy_today_t:,.0f} t, sell {p.sell_today_t:,.0f} t, forward "
         f"{p.forward_t:,.0f} t, CCER {p.ccer_today_t:,.0f} t "
         f"({run.days_to_deadline} trading days to the deadline)"
     )
+    for line in hedge_lines(p, money):
+        click.echo(f"  {line}")
     click.echo(
-        f"in sample ({scenarios} scenarios): E[cost] {p.expected_cost:,.0f}, CVaR95 "
-        f"{p.cvar:,.0f}, P(shortfall) {p.shortfall_probability:.1%}"
+        f"in sample ({scenarios} scenarios): E[cost] {money} {p.expected_cost:,.0f}, CVaR95 "
+        f"{money} {p.cvar:,.0f}, P(shortfall) {p.shortfall_probability:.1%}"
     )
     click.echo(
-        f"out of sample ({paths:,} paths): E[cost] {ev.expected_cost:,.0f}, CVaR95 "
-        f"{ev.cvar:,.0f}, P(shortfall) {ev.shortfall_probability:.1%}, "
-        f"E[penalty] {ev.expected_penalty:,.0f}"
+        f"out of sample ({paths:,} paths): E[cost] {money} {ev.expected_cost:,.0f}, CVaR95 "
+        f"{money} {ev.cvar:,.0f}, P(shortfall) {ev.shortfall_probability:.1%}, "
+        f"E[penalty] {money} {ev.expected_penalty:,.0f}"
     )
     for path in run.files:
         click.echo(f"wrote {path}")

@@ -297,3 +297,14 @@ def finite(value: Any) -> Any:
 def given(ctx: click.Context, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source != click.core.ParameterSource.DEFAULT
+
+
+def hedge_lines(plan: Any, currency: str) -> list[str]:
+    """One line per forward quote of a plan: the hedge, its price and what one more tonne on
+    offer would be worth (``engine.forwards.ForwardHedge``)."""
+    return [
+        f"hedge {h.quote}: {h.tonnes:,.0f} of {h.max_t:,.0f} t at {h.price:,.2f} {currency}/t, "
+        f"delivered {h.delivery.isoformat()}; one more tonne on offer is worth "
+        f"{h.shadow_price:,.2f} {currency}/t"
+        for h in plan.forward_hedges
+    ]

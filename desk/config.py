@@ -11,6 +11,7 @@ Notifier files stay inside the configuration's folder (``desk.alert_config``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
@@ -31,7 +32,9 @@ from desk.config_schema import (
 from desk.secrets import redact_text
 from engine.book import ComplianceBook
 from engine.errors import ConfigurationError
+from engine.forwards import ForwardQuote
 from engine.markets import MARKETS
+from engine.optimiser_settings import OptimiserSettings
 from engine.volatility import ADVISED_OBSERVATIONS
 from market_data import SourceOptions
 
@@ -55,6 +58,7 @@ class MarketSource:
     min_observations: int = ADVISED_OBSERVATIONS
     fmt: str = "auto"  # how to read the source: the commands' --format ...
     options: SourceOptions = field(default_factory=SourceOptions)  # ... and source options
+    forwards: tuple[ForwardQuote, ...] = ()  # counterparty quotes for every entity of it
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,11 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class OptimiserConfig:
-    lambda_: float = 1.0
-    liquidity_t: float = 200_000.0
-    impact: float = 0.02
-    frontier: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
-    tree_leaves: int = 64
+    """An ``[optimiser]`` table: the engine's settings (their defaults are the engine's) and the
+    lambdas of the nightly frontier (``()`` for none)."""
+
+    settings: OptimiserSettings
+    frontier: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,14 @@ class Targets:
 
 @dataclass(frozen=True)
 class Entity:
+    """An entity with its book, the forward quotes it may hedge on (its market's and its own)
+    and its optimiser settings (``[optimiser]`` with its own ``[entities.optimiser]`` keys)."""
+
     name: str
     book: ComplianceBook
     book_path: Path
+    optimiser: OptimiserConfig
+    forwards: tuple[ForwardQuote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,7 @@ def _markets(path: Path, models: Mapping[str, MarketModel]) -> dict[str, MarketS
                 strict=model.strict,
                 keep_outliers=model.keep_outliers,
             ),
+            forwards=tuple(q.to_quote() for q in model.forwards),
         )
     return markets
 
@@ -209,7 +219,10 @@ def _existing(path: Path, code: str, value: str) -> Path:
     return model
 
 
-def _entities(path: Path, models: list[EntityModel], markets: Mapping[str, MarketSource]):
+def _entities(
+    path: Path, models: list[EntityModel], markets: Mapping[str, MarketSource],
+    optimiser: OptimiserModel,
+):  # fmt: skip
     entities, names, folders = [], set(), set()
     for i, model in enumerate(models):
         name = model.name
@@ -231,22 +244,53 @@ def _entities(path: Path, models: list[EntityModel], markets: Mapping[str, Marke
                         f"would write to the run folder's {folder!r}, which is taken")  # fmt: skip
         names.add(name)
         folders.add(folder)
-        entities.append(Entity(name, book, book_path))
+        merged = optimiser
+        if model.optimiser is not None:  # the keys the entity gives change the [optimiser] ones
+            given = {k: getattr(model.optimiser, k) for k in model.optimiser.model_fields_set}
+            merged = optimiser.model_copy(update=given)
+        settings = _optimiser(path, merged, f"entities[{i}].optimiser")
+        forwards = _quotes(path, i, book, markets[book.market], model)
+        entities.append(Entity(name, book, book_path, settings, forwards))
     return tuple(entities)
+
+
+def _quotes(path: Path, i: int, book: ComplianceBook, market: MarketSource, model: EntityModel):
+    """The entity's quotes: its market's, then its own; names unique, delivered by its
+    deadline (whether they are stale is known on the night, from the prices' last date)."""
+    quotes = [(f"markets.{book.market}.forwards[{k}]", q) for k, q in enumerate(market.forwards)]
+    quotes += [(f"entities[{i}].forwards[{k}]", q.to_quote()) for k, q in enumerate(model.forwards)]
+    seen: set[str] = set()
+    for key, quote in quotes:
+        if quote.name in seen:
+            raise _fail(
+                path,
+                f"{key}.name",
+                quote.name,
+                f"is used twice for entities[{i}] ({model.name}): name each quote once",
+            )
+        seen.add(quote.name)
+        try:
+            quote.check_dates(dt.date.min, book.deadline)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{path}: {key}: {exc} (entities[{i}], {model.name})"
+            ) from None
+    return tuple(q for _, q in quotes)
 
 
 def _targets(model: TargetsModel) -> Targets:
     return Targets(**model.model_dump())
 
 
-def _optimiser(model: OptimiserModel) -> OptimiserConfig:
-    return OptimiserConfig(
-        lambda_=model.lambda_,
-        liquidity_t=model.liquidity_t,
-        impact=model.impact,
-        frontier=tuple(float(v) for v in model.frontier),
-        tree_leaves=model.tree_leaves,
-    )
+def _optimiser(path: Path, model: OptimiserModel, key: str = "optimiser") -> OptimiserConfig:
+    """The engine's settings from a validated table; the engine checks the rules across keys."""
+    fields = model.model_dump(exclude={"frontier"})
+    fields["solvers"] = tuple(fields["solvers"])
+    try:
+        settings = OptimiserSettings(**fields)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{path}: {key}: {exc}") from None
+    return OptimiserConfig(settings, tuple(float(v) for v in model.frontier))
 
 
 def load_config(path: str | Path | None = None) -> DeskConfig:
@@ -272,11 +316,12 @@ def load_config(path: str | Path | None = None) -> DeskConfig:
     model: DeskModel = validate(DeskModel, data, path)
     run = _run(path, model.run, Path.cwd() if packaged else path.parent)
     markets = _markets(path, model.markets)
-    entities = _entities(path, model.entities, markets)
+    optimiser = _optimiser(path, model.optimiser)
+    entities = _entities(path, model.entities, markets, model.optimiser)
     _check_alerts(path, model.alerts, markets)
     key_file = model.audit.key_file
     return DeskConfig(
-        path, run, markets, _optimiser(model.optimiser), entities, _targets(model.targets),
+        path, run, markets, optimiser, entities, _targets(model.targets),
         dict(model.alerts), redact_text(text),
         None if key_file is None else _resolve(path.parent, key_file),
     )  # fmt: skip

@@ -27,12 +27,15 @@ from pydantic import (
 )
 
 from engine.errors import ConfigurationError
+from engine.forwards import MAX_CARRY_RATE, ForwardQuote
+from engine.optimiser_settings import OptimiserSettings
 
 FIRST_YEAR, LAST_YEAR = 1970, 2060  # the trading calendars' span
 FIRST_CYCLE = 2005  # the EU ETS's first compliance cycle; the CEA's is 2019-2020
 MAX_TONNES = 1e12  # a thousand gigatonnes: more than the world emits in a decade
 MAX_CASH = 1e15  # currency units (CNY, EUR)
 MAX_PRICE = 1e6  # currency per tonne
+ENGINE = OptimiserSettings  # its class attributes are the optimiser's defaults, written once
 
 
 def _not_blank(value: str) -> str:
@@ -104,6 +107,28 @@ class RunModel(Strict):
     store: Text | None = None
 
 
+class ForwardQuoteModel(Strict):
+    """A counterparty's forward quote (``engine.forwards.ForwardQuote``, which checks it)."""
+
+    name: Annotated[Text, Field(max_length=200)]
+    delivery: Date
+    max_t: Number(0.0, MAX_TONNES)
+    price: Number(0.0, MAX_PRICE, above=True) | None = None
+    carry_rate: Number(-MAX_CARRY_RATE, MAX_CARRY_RATE) | None = None
+    premium: Number(-MAX_PRICE, MAX_PRICE) = 0.0
+
+    @model_validator(mode="after")
+    def _a_quote(self) -> ForwardQuoteModel:
+        self.to_quote()  # its ForwardQuoteError is a ValueError: pydantic names the key
+        return self
+
+    def to_quote(self) -> ForwardQuote:
+        return ForwardQuote(**self.model_dump())
+
+
+Quotes = Annotated[list[ForwardQuoteModel], Field(max_length=1000)]
+
+
 class MarketModel(Strict):
     source: Text = "reference"
     allow_integrated: bool = False
@@ -119,14 +144,26 @@ class MarketModel(Strict):
     price_column: Text | None = None
     strict: bool = False
     keep_outliers: bool = False
+    forwards: Quotes = []  # quotes offered to every entity of the market
 
 
 class OptimiserModel(Strict):
-    lambda_: Number(0.0, 1e6) = Field(1.0, alias="lambda")
-    liquidity_t: Number(1.0, MAX_TONNES) = 200_000.0
-    impact: Number(0.0, 1.0) = 0.02
+    """Every optimiser setting (``engine.optimiser_settings.OptimiserSettings``, whose defaults
+    these are), and the lambdas of the nightly frontier. The settings' rules across keys
+    (``mode = "min_cvar"`` needs a ``cost_budget``) are the engine's, checked by
+    ``desk.config``. An entity's ``[entities.optimiser]`` table changes the keys it gives."""
+
+    lambda_: Number(0.0, 1e6) = Field(ENGINE.lambda_, alias="lambda")
+    alpha: Annotated[float, Field(allow_inf_nan=False, gt=0.0, lt=1.0)] = ENGINE.alpha
+    liquidity_t: Number(1.0, MAX_TONNES) = ENGINE.liquidity_t
+    impact: Number(0.0, 1.0) = ENGINE.impact
+    penalty_multiple: Number(0.0, 1e3) | None = ENGINE.penalty_multiple
+    mode: Literal["mean_cvar", "min_cvar"] = ENGINE.mode
+    cost_budget: Number(-MAX_CASH, MAX_CASH) | None = ENGINE.cost_budget
+    tree_leaves: Whole(1, 4096) = ENGINE.tree_leaves
+    tree_need_splits: Whole(0, 8) = ENGINE.tree_need_splits
+    solvers: Annotated[list[Text], Field(min_length=2, max_length=2)] = list(ENGINE.solvers)
     frontier: Annotated[list[Number(0.0, 1e6)], Field(max_length=64)] = [0.0, 0.5, 1.0, 2.0, 4.0]
-    tree_leaves: Whole(1, 4096) = 64
 
 
 class TargetsModel(Strict):
@@ -148,6 +185,8 @@ class TargetsModel(Strict):
 class EntityModel(Strict):
     name: Annotated[Text, Field(max_length=200)]
     book: Text
+    forwards: Quotes = []  # quotes offered to this entity only (beside its market's)
+    optimiser: OptimiserModel | None = None  # the keys given change the [optimiser] ones
 
 
 class AuditModel(Strict):

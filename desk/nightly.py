@@ -22,7 +22,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from desk.simulate import load_pinned
 from engine.book import ComplianceBook
 from engine.errors import ConfigurationError, EngineError, OptimisationError
 from engine.evaluate import Evaluation, evaluate_deadline_buying, evaluate_plan
+from engine.forwards import delivery_index
 from engine.kpi import Kpi, entity_kpis
 from engine.markets import MarketRules, market_rules
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
@@ -189,15 +190,6 @@ def prepare_market(
     )
 
 
-def optimiser_settings(fields: Any) -> OptimiserSettings:
-    """The optimiser's settings from a configuration's ``[optimiser]`` table or a command's
-    request, which name them alike (``lambda_``, ``liquidity_t``, ``impact``, ``tree_leaves``)."""
-    return OptimiserSettings(
-        lambda_=fields.lambda_, liquidity_t=fields.liquidity_t, impact=fields.impact,
-        tree_leaves=fields.tree_leaves,
-    )  # fmt: skip
-
-
 def plan_book(
     book: ComplianceBook,
     market: MarketNight,
@@ -207,16 +199,25 @@ def plan_book(
     every: int,
     scenarios: int,
     settings: OptimiserSettings,
-) -> tuple[ComplianceOptimiser, Scenarios, Plan]:
+) -> tuple[ComplianceOptimiser, OptimiserSettings, Scenarios, Plan]:
     """The plan of ``book`` on the first ``days`` simulated days: scenarios every ``every``
-    days from the paths (all of them: the out-of-sample set), reduced to ``scenarios`` for the
-    optimiser, solved. Returns the optimiser (for re-solves), the full scenarios and the plan."""
+    days from the paths (all of them: the out-of-sample set), on the calendar, reduced to
+    ``scenarios`` for the optimiser, solved. The book's forwards are held from the decision date
+    of their delivery; ``settings.forwards`` are the quotes it may hedge on, priced from the last
+    close. Returns the optimiser (for re-solves), the settings it used, the full scenarios and
+    the plan."""
+    today = dt.date.fromisoformat(market.params.last_date)
+    calendar = (today, *(d.date() for d in market.sessions[:days]))
     full = scenarios_from_paths(
-        market.closes[:, :days], market.params.last_price, book, seed=seed, every=every
-    )
+        market.closes[:, :days], market.params.last_price, book, seed=seed, every=every,
+        calendar=calendar,
+    )  # fmt: skip
+    assert full.decision_dates is not None
+    delivery = tuple(delivery_index(full.decision_dates, f.delivery) for f in book.forwards)
+    settings = replace(settings, forward_delivery_index=delivery or None)
     optimiser = ComplianceOptimiser(book, reduce_scenarios(full, min(scenarios, full.count)),
                                     settings)  # fmt: skip
-    return optimiser, full, optimiser.solve()
+    return optimiser, settings, full, optimiser.solve()
 
 
 def plan_entity(
@@ -233,8 +234,8 @@ def plan_entity(
                     f"{book.deadline}: nothing to plan"
                 )
             run = config.run
-            settings = optimiser_settings(config.optimiser)
-            optimiser, full, plan = plan_book(
+            settings = replace(entity.optimiser.settings, forwards=entity.forwards)
+            optimiser, settings, full, plan = plan_book(
                 book, market, days, seed=run.seed, every=run.every, scenarios=run.scenarios,
                 settings=settings,
             )  # fmt: skip
@@ -245,10 +246,11 @@ def plan_entity(
     except EngineError as exc:
         return EntityNight(entity, days_to_deadline=days, error=exc)
     frontier, frontier_error = None, None
-    if config.optimiser.frontier:  # a failed point loses the frontier, not the plan
-        with timings.step(f"frontier {entity.name}"):
+    lambdas = entity.optimiser.frontier  # a sweep of lambda: mode "mean_cvar" only
+    if lambdas and entity.optimiser.settings.mode == "mean_cvar":
+        with timings.step(f"frontier {entity.name}"):  # a failed point loses it, not the plan
             try:
-                frontier = optimiser.frontier(config.optimiser.frontier)
+                frontier = optimiser.frontier(lambdas)
             except EngineError as exc:
                 frontier_error = f"{type(exc).__name__}: {exc}"
     kpis = entity_kpis(

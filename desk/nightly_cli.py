@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from desk import exit_codes
-from desk.cli_common import say, stream_gone
+from desk.cli_common import hedge_lines, say, stream_gone
 
 
 def _progress(quiet: bool, log_format: str):
@@ -115,13 +115,16 @@ def _print_summary(run) -> None:
             click.echo(f"{e.entity.name}: FAILED: {type(e.error).__name__}: {e.error}")
             continue
         p, ev, bench = e.plan, e.evaluation, e.benchmark
+        money = run.markets[e.entity.book.market].rules.currency
         click.echo(
             f"{e.entity.name}: buy {p.buy_today_t:,.0f} t, sell {p.sell_today_t:,.0f} t, "
             f"forward {p.forward_t:,.0f} t, CCER {p.ccer_today_t:,.0f} t; out of sample "
-            f"E[cost] {ev.expected_cost:,.0f}, CVaR95 {ev.cvar:,.0f}, P(shortfall) "
-            f"{ev.shortfall_probability:.1%} (buy at the deadline: E[cost] "
-            f"{bench.expected_cost:,.0f})"
+            f"E[cost] {money} {ev.expected_cost:,.0f}, CVaR95 {money} {ev.cvar:,.0f}, "
+            f"P(shortfall) {ev.shortfall_probability:.1%} (buy at the deadline: E[cost] "
+            f"{money} {bench.expected_cost:,.0f})"
         )
+        for line in hedge_lines(p, money):
+            click.echo(f"  {line}")
     critical = sum(a["severity"] == "critical" for a in run.alerts_open)
     click.echo(
         f"alerts: {len(run.alerts_new)} new, {len(run.alerts_open)} open ({critical} critical)"

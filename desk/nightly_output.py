@@ -57,6 +57,7 @@ def plan_record(night: EntityNight, market: MarketNight, config: DeskConfig) -> 
         "entity": night.entity.name,
         "book": str(night.entity.book_path),
         "market": book.market,
+        "currency": market.rules.currency,
         "prices_to": market.params.last_date,
         "deadline": str(book.deadline),
         "trading_days_to_deadline": night.days_to_deadline,

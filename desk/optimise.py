@@ -9,7 +9,7 @@ the plan (JSON, CSV) and, with a frontier, its plot.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,12 @@ from desk.cli_common import book_market
 from desk.config import MarketSource
 from desk.files import write_all_atomic
 from desk.model_choice import cache_folder
-from desk.nightly import Timings, optimiser_settings, plan_book, prepare_market
+from desk.nightly import Timings, plan_book, prepare_market
 from desk.report import draw_frontier
 from desk.simulate import prepare_output
 from engine.errors import ConfigurationError
 from engine.evaluate import Evaluation, evaluate_plan
+from engine.optimiser_settings import OptimiserSettings
 from engine.plan import Plan
 from market_data import SourceOptions
 
@@ -45,11 +46,8 @@ class OptimiseRequest:
     scenarios: int = 1_000
     seed: int = 0
     every: int = 10
-    lambda_: float = 1.0
     frontier: tuple[float, ...] = ()
-    liquidity_t: float = 200_000.0
-    impact: float = 0.02
-    tree_leaves: int = 64
+    settings: OptimiserSettings = field(default_factory=OptimiserSettings)  # engine defaults
     market: str | None = None  # --market: may only confirm the book's
     fmt: str | None = None
     options: SourceOptions | None = None
@@ -62,6 +60,7 @@ class OptimiseRun:
     frontier: pd.DataFrame | None
     files: tuple[Path, ...]
     days_to_deadline: int
+    currency: str  # the market's (its rules')
 
 
 def run_optimise(request: OptimiseRequest) -> OptimiseRun:
@@ -79,10 +78,9 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
             f"the prices end on {index[-1].date()}, {days} trading day(s) before the deadline "
             f"{book.deadline}: nothing is left to plan"
         )
-    settings = optimiser_settings(request)
-    optimiser, full, plan = plan_book(
+    optimiser, settings, full, plan = plan_book(
         book, market, days, seed=request.seed, every=request.every, scenarios=request.scenarios,
-        settings=settings,
+        settings=request.settings,
     )  # fmt: skip
     evaluation = evaluate_plan(book, plan, full, settings)
     frontier = optimiser.frontier(request.frontier) if request.frontier else None
@@ -96,6 +94,7 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
         "paths": request.paths,
         "scenarios": optimiser.scenarios.count,
         "seed": request.seed,
+        "currency": market.rules.currency,
         "plan": plan.to_dict(),
         "out_of_sample": evaluation.to_dict(),
     }
@@ -109,7 +108,7 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
         writers[request.out / "frontier.csv"] = lambda path: frontier.to_csv(path)
         writers[request.out / "frontier.png"] = lambda path: _frontier_chart(frontier, path)
     files = write_all_atomic(writers)
-    return OptimiseRun(plan, evaluation, frontier, files, days)
+    return OptimiseRun(plan, evaluation, frontier, files, days, market.rules.currency)
 
 
 def _frontier_chart(frontier: pd.DataFrame, path: Path) -> None:

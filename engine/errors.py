@@ -9,6 +9,17 @@ class ConfigurationError(EngineError, ValueError):
     """A setting is impossible (a negative band, an unknown market, ...)."""
 
 
+class ForwardQuoteError(ConfigurationError):
+    """A counterparty's forward quote is impossible or unusable tonight (negative tonnes, both
+    a price and a carry rate, a delivery before today or after the deadline, ...). ``quote``
+    names the quote and ``field`` the field at fault."""
+
+    def __init__(self, message: str, quote: str = "", field: str = "") -> None:
+        super().__init__(message)
+        self.quote = quote
+        self.field = field
+
+
 class ModelError(EngineError, ValueError):
     """A model cannot be fitted or used: too little data, a flat series, a fit that did not
     converge, a non-stationary fit."""

@@ -65,9 +65,8 @@ def _arrivals(book: ComplianceBook, settings: OptimiserSettings, dates: int) -> 
     deadline), as the optimiser places them."""
     arrivals = np.zeros(dates + 1)
     where = settings.forward_delivery_index
-    default = dates - 1 if settings.forward_date is None else settings.forward_date
     indices = (
-        [default if where is None else where] * len(book.forwards)
+        [dates - 1 if where is None else where] * len(book.forwards)
         if not isinstance(where, tuple)
         else list(where)
     )
@@ -89,7 +88,11 @@ def evaluate_plan(
 ) -> Evaluation:
     """The plan's first-stage decision on every scenario of ``scenarios`` (see module)."""
     first = np.array([plan.buy_today_t, plan.sell_today_t, plan.forward_t, plan.ccer_today_t])
-    return _evaluate(book, first, scenarios, settings, rules, buy_from=1)
+    # the hedges as one forward: their cost exactly, held from the latest of their dates
+    taken = [h for h in plan.forward_hedges if h.tonnes > 0]
+    price = sum(h.tonnes * h.price for h in taken) / plan.forward_t if taken else 0.0
+    date = max((h.date_index for h in taken), default=scenarios.prices.shape[1] - 1)
+    return _evaluate(book, first, scenarios, settings, rules, 1, price, date)
 
 
 def evaluate_deadline_buying(
@@ -107,7 +110,8 @@ def evaluate_deadline_buying(
     dates = scenarios.prices.shape[1]
     if not 1 <= last_dates < dates:
         raise ConfigurationError(f"last_dates = {last_dates} must lie in [1, {dates - 1}]")
-    return _evaluate(book, np.zeros(4), scenarios, settings, rules, buy_from=dates - last_dates)
+    return _evaluate(book, np.zeros(4), scenarios, settings, rules, dates - last_dates, 0.0,
+                     dates - 1)  # fmt: skip
 
 
 def _evaluate(
@@ -117,6 +121,8 @@ def _evaluate(
     settings: OptimiserSettings | None,
     rules: ComplianceRules | None,
     buy_from: int,
+    forward_price: float,
+    forward_date: int,
 ) -> Evaluation:
     settings = settings or OptimiserSettings()
     rules = rules or market_rules(book.market).compliance
@@ -126,7 +132,7 @@ def _evaluate(
     vector = np.zeros(nb.N_BOOK)
     vector[nb.HOLDINGS] = book.allowances_t
     vector[nb.CCER_HELD] = book.ccer_t
-    vector[nb.FORWARD_PRICE] = settings.forward_price or 0.0
+    vector[nb.FORWARD_PRICE] = forward_price
     vector[nb.FEE] = rules.fee_rate
     vector[nb.CCER_FEE] = rules.offset_fee_rate
     vector[nb.IMPACT] = settings.impact
@@ -135,7 +141,6 @@ def _evaluate(
     vector[nb.CCER_LIQUIDITY] = settings.ccer_liquidity_t
     vector[nb.BUDGET] = book.trading_budget
     vector[nb.LOWEST] = max(book.reserve_floor_t, book.pledged_t)
-    forward_date = dates - 1 if settings.forward_date is None else settings.forward_date
     out = [np.empty(n) for _ in range(4)]
     nb.evaluate_nb(
         first, vector, terms_of(rules, settings.penalty_multiple),

@@ -3,14 +3,15 @@ and one cycle.
 
 Decisions are taken on a tree of the scenarios (``engine.tree``): today (node 0) one decision for
 all, at each later date one per node, shared by the scenarios that have had the same history of
-prices so far. Per node ``buy``, ``sell`` and ``ccer_buy``; today also a new forward ``f``. Per
+prices so far. Per node ``buy``, ``sell`` and ``ccer_buy``; today also a forward hedge per
+counterparty quote (``engine.forwards``: ``f_k <= max_t``, delivered at its date). Per
 scenario, at the deadline, ``ccer_use``, ``shortfall`` and the valued bank ``valued_bank``, which
 may see everything (surrender follows verification). A node trades at the weighted mean price of
 its scenarios on its date (the tree's prices); the deadline price, the emissions and the true-up
 stay the scenario's own.
 
-- holdings: per node, today's allowances plus the trades on its path (and ``f`` from
-  ``forward_date`` on), a recursion over the tree; with the least any of its scenarios has
+- holdings: per node, today's allowances plus the trades on its path (and each hedge from its
+  delivery date on), a recursion over the tree; with the least any of its scenarios has
   received by then (existing forwards, the true-up from ``true_up_date``), they stay >=
   max(reserve floor, pledged, 0); ``sell`` today <= sellable (pledged allowances, and today's
   purchases, cannot be sold today);
@@ -29,9 +30,9 @@ stay the scenario's own.
   more than it buys and banks more than the base, the rule banks more and the reported cost is
   below the program's; elsewhere the two are equal (``tests/engine/test_settlement.py``). No cap
   where the market has none;
-- purchase spend along each path (allowances and CCERs with their fees, the new forward) <=
-  trading budget;
-- cost = purchases - sales + fees + impact + CCER cost + forward cost + penalty (multiple x
+- purchase spend along each path (allowances and CCERs with their fees, the hedges at their
+  quotes' prices) <= trading budget;
+- cost = purchases - sales + fees + impact + CCER cost + hedge cost + penalty (multiple x
   deadline price x shortfall, plus any fixed penalty per tonne) - value of the valued bank. The
   existing forwards' price is sunk: out of cost and budget. The shortfall still owed next cycle
   (``shortfall_carried``) is not priced on top of the penalty. The plan reports each scenario's
@@ -54,8 +55,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -65,21 +65,21 @@ from scipy import sparse
 from engine.book import ComplianceBook
 from engine.compliance import ComplianceRules
 from engine.errors import ConfigurationError, OptimisationError
+from engine.forwards import ForwardHedge, price_quotes
 from engine.markets import market_rules
 from engine.optimiser_costs import ImpactCost, impact_cost
 from engine.optimiser_errors import (
     COST_BUDGET,
-    FALLBACK_SOLVER,
     HOLDINGS,
     INFEASIBLE_STATUSES,
     LIQUIDITY,
     PLEDGE,
     RESERVE_FLOOR,
-    SOLVER,
     TRADING_BUDGET,
     diagnose_infeasible,
     solve_with_fallback,
 )
+from engine.optimiser_settings import Mode, OptimiserSettings
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
 from engine.settlement import settle_paths, terms_of
@@ -92,7 +92,6 @@ MIN_CVAR_TIE_BREAK = 1e-4
 """Weight of E[cost] beside CVaR in mode ``"min_cvar"``: CVaR alone leaves the recourse of the
 scenarios outside the tail free, so the plan would report arbitrary trades there."""
 
-Mode = Literal["mean_cvar", "min_cvar"]
 OVERRIDES = (
     "lambda_", "liquidity_t", "trading_budget", "reserve_floor_t", "offset_cap_share",
     "penalty_multiple", "banking_base_t", "cost_budget", "allowances_t", "ccer_t",
@@ -100,81 +99,6 @@ OVERRIDES = (
 """What ``solve(**overrides)`` may change without rebuilding: each is a ``cp.Parameter``.
 ``allowances_t`` and ``ccer_t`` are the holdings today (a what-if on the book's position; the
 pledged tonnes stay pledged, so ``allowances_t`` may not fall below them)."""
-
-
-@dataclass(frozen=True)
-class OptimiserSettings:
-    """How to optimise.
-
-    Attributes:
-        lambda_: risk aversion: weight of CVaR beside expected cost (mode ``"mean_cvar"``).
-        alpha: CVaR level (0.95: the mean of the worst 5 % of costs).
-        liquidity_t: most tonnes traded per date and side.
-        impact: market impact: trading ``q`` tonnes in a date costs ``impact x price x q^2 /
-            liquidity_t`` CNY on top of the price (0.02: 2 % of the price at full liquidity).
-        ccer_liquidity_t, ccer_impact: the same for CCER purchases, a thinner market (an
-            assumption: no CCER volumes are at hand; 20,000 t a date, 5 % at full liquidity).
-        forward_price: CNY/t of a new forward hedge, or ``None`` when none is offered.
-        forward_date: date index at which the new forward delivers (default: the last date).
-        forward_cap_t: most tonnes of the new forward.
-        forward_delivery_index: date index at which the book's existing forwards deliver: one
-            index for all, one per forward, or ``None`` for ``forward_date``.
-        penalty_multiple: penalty per tonne short as a multiple of the deadline price; ``None``
-            takes the market's rule.
-        mode: ``"mean_cvar"`` or ``"min_cvar"``.
-        cost_budget: E[cost] limit (CNY) of mode ``"min_cvar"``.
-        tree_leaves: most nodes of the scenario tree at the last date from splits by price
-            (``engine.tree``): later trades are one decision per node, shared by the scenarios
-            with a common history.
-        tree_need_splits: binary splits of every node by the scenario's net need (emissions -
-            true-up) on the true-up date, when verification makes it known (1: up to twice
-            ``tree_leaves`` leaves).
-        solvers: the primary solver and the fallback tried once when it fails (cvxpy names).
-            Clarabel handles the conic impact term; on a pure LP (``impact=0``) HiGHS was ~3x
-            faster at 1,000 x 26 (it prints a banner to stdout once per process).
-    """
-
-    lambda_: float = 1.0
-    alpha: float = 0.95
-    liquidity_t: float = 100_000.0
-    impact: float = 0.02
-    ccer_liquidity_t: float = 20_000.0
-    ccer_impact: float = 0.05
-    forward_price: float | None = None
-    forward_date: int | None = None
-    forward_cap_t: float = 0.0
-    forward_delivery_index: int | tuple[int, ...] | None = None
-    penalty_multiple: float | None = None
-    mode: Mode = "mean_cvar"
-    cost_budget: float | None = None
-    tree_leaves: int = 64
-    tree_need_splits: int = 1
-    solvers: tuple[str, str] = (SOLVER, FALLBACK_SOLVER)
-
-    def __post_init__(self) -> None:
-        checks = {
-            "lambda_": self.lambda_ >= 0,
-            "alpha": 0 < self.alpha < 1,
-            "liquidity_t": self.liquidity_t > 0,
-            "impact": self.impact >= 0,
-            "ccer_liquidity_t": self.ccer_liquidity_t > 0,
-            "ccer_impact": self.ccer_impact >= 0,
-            "forward_price": self.forward_price is None or self.forward_price > 0,
-            "forward_cap_t": self.forward_cap_t >= 0,
-            "penalty_multiple": self.penalty_multiple is None or self.penalty_multiple >= 0,
-            "mode": self.mode in ("mean_cvar", "min_cvar"),
-            "cost_budget": (self.cost_budget is not None) == (self.mode == "min_cvar"),
-            "tree_leaves": isinstance(self.tree_leaves, int) and self.tree_leaves >= 1,
-            "tree_need_splits": isinstance(self.tree_need_splits, int)
-            and self.tree_need_splits >= 0,
-            "solvers": len(self.solvers) == 2 and set(self.solvers) <= set(cp.installed_solvers()),
-        }
-        for name, ok in checks.items():
-            value = getattr(self, name)
-            if not ok or (isinstance(value, float) and not math.isfinite(value)):
-                raise ConfigurationError(f"optimiser setting {name} = {value!r} is impossible")
-        if self.forward_price is None and self.forward_cap_t > 0:
-            raise ConfigurationError("optimiser setting forward_cap_t > 0 needs a forward_price")
 
 
 class _Data:
@@ -187,10 +111,8 @@ class _Data:
         self.tonne = max(float(sc.weights @ sc.emissions), 1.0)  # Q: tonnes per unit
         self.price = float(sc.prices[0, 0])  # CNY/t per unit price
         self.money = self.tonne * self.price
-        forward_date = self.D - 1 if settings.forward_date is None else settings.forward_date
-        _index("forward_date", forward_date, self.D)
         delivery = settings.forward_delivery_index
-        delivery = forward_date if delivery is None else delivery
+        delivery = self.D - 1 if delivery is None else delivery
         if isinstance(delivery, tuple):
             if len(delivery) != len(book.forwards):
                 raise ConfigurationError(
@@ -213,8 +135,20 @@ class _Data:
         self.lowest_inflow = np.full(N, np.inf)
         np.minimum.at(self.lowest_inflow, node.ravel(), received.ravel())
         self.final_inflow = received[:, -1]
-        self.forward_cap = settings.forward_cap_t / self.tonne
-        self.forward_step_node = (tree.date == forward_date).astype(np.float64)
+        self.offers = ()
+        if settings.forwards:
+            if sc.decision_dates is None:
+                raise ConfigurationError(
+                    "forward quotes need the scenarios' calendar dates (decision_dates)"
+                )
+            self.offers = price_quotes(
+                settings.forwards, self.price, sc.decision_dates, book.deadline
+            )
+        # per quote: price and cap (scaled), and the nodes of its delivery date (N x K)
+        self.forward_prices = np.array([o.price for o in self.offers]) / self.price
+        self.forward_caps = np.array([o.quote.max_t for o in self.offers]) / self.tonne
+        at = np.array([o.date_index for o in self.offers], dtype=np.int64)
+        self.forward_steps = (tree.date[:, None] == at[None, :]).astype(np.float64)
         self.root = np.zeros(N)
         self.root[0] = 1.0
         children = np.flatnonzero(tree.parent >= 0)
@@ -227,7 +161,6 @@ class _Data:
             (np.ones(self.S), (np.arange(self.S), node[:, -1] - leaves[0])),
             shape=(self.S, leaves.size),
         )
-        self.forward_price = (settings.forward_price or 0.0) / self.price
         self.pledged = book.pledged_t / self.tonne
         self.fee, self.offset_fee = rules.fee_rate, rules.offset_fee_rate
         # the tree's prices: a node trades at the weighted mean price of its scenarios
@@ -252,7 +185,7 @@ class _Data:
                 + self.emissions.max()
                 + self.pledged
             )
-            * (1 + max(highest, self.forward_price))
+            * (1 + max(highest, self.forward_prices.max(initial=0.0)))
         )
 
 
@@ -297,7 +230,8 @@ class _Model:
         self.buy = cp.Variable(N, nonneg=True, name="buy")
         self.sell = cp.Variable(N, nonneg=True, name="sell")
         self.ccer_buy = cp.Variable(N, nonneg=True, name="ccer_buy")
-        self.forward = cp.Variable(nonneg=True, name="forward")
+        K = len(d.offers)  # one hedge per counterparty quote
+        self.forward = cp.Variable(K, nonneg=True, name="forward") if K else None
         self.ccer_use = cp.Variable(S, nonneg=True, name="ccer_use")
         self.shortfall = cp.Variable(S, nonneg=True, name="shortfall")
         self.valued_bank = cp.Variable(S, nonneg=True, name="valued_bank")
@@ -306,12 +240,15 @@ class _Model:
         self.traded = h = cp.Variable(N, name="traded_holdings")
         self.ccer_stock = cp.Variable(L, name="ccer_stock")
         self.cash = cp.Variable(L, name="cash")
-        net = self.buy - self.sell + self.forward * d.forward_step_node
-        spend = (
-            d.leaf_path
-            @ (cp.multiply(d.buy_prices, self.buy) + cp.multiply(d.ccer_prices, self.ccer_buy))
-            + d.forward_price * self.forward
+        net = self.buy - self.sell
+        spend = d.leaf_path @ (
+            cp.multiply(d.buy_prices, self.buy) + cp.multiply(d.ccer_prices, self.ccer_buy)
         )
+        self.forward_caps = None
+        if self.forward is not None:
+            net = net + d.forward_steps @ self.forward
+            spend = spend + d.forward_prices @ self.forward
+            self.forward_caps = self.forward <= d.forward_caps
         cash = spend - d.leaf_path @ cp.multiply(d.sell_prices, self.sell)
         constraints = [self.ccer_buy <= d.ccer_liquidity]  # optional trades: not a family
         impacts = []
@@ -326,11 +263,11 @@ class _Model:
         for term in impacts:
             constraints += term.constraints
             cash = cash + term.cash(d.leaf_path)
+        constraints += [self.forward_caps] if self.forward_caps is not None else []
         constraints += [
             h - d.parent_of @ h == net + self.allowances * d.root,
             self.ccer_stock == d.leaf_path @ self.ccer_buy + self.ccer_held,
             self.cash == cash,
-            self.forward <= d.forward_cap,
             self.sell[0] <= self.sellable + slack[PLEDGE],
         ]
         held = h + d.lowest_inflow  # the least any of the node's scenarios holds
@@ -523,18 +460,22 @@ class ComplianceOptimiser:
 
         node = d.tree.node
         buy, sell, ccer_buy = (tonnes(v)[node] for v in (m.buy, m.sell, m.ccer_buy))
-        buy0, sell0, ccer0, forward = buy[0, 0], sell[0, 0], ccer_buy[0, 0], tonnes(m.forward)
+        buy0, sell0, ccer0 = buy[0, 0], sell[0, 0], ccer_buy[0, 0]
+        forward = tonnes(m.forward) if m.forward is not None else np.zeros(0)
+        offer_prices = np.array([o.price for o in d.offers])
         # per-scenario costs recomputed from the decisions and the settlement rule, in CNY
         fee, offset_fee, settings = self.rules.fee_rate, self.rules.offset_fee_rate, self.settings
         prices, ccer_prices = d.tree_prices, d.tree_ccer_prices  # what the program traded at
         spend = ((1 + fee) * prices * buy + (1 + offset_fee) * ccer_prices * ccer_buy).sum(1)
-        spend += (settings.forward_price or 0.0) * forward
+        spend += offer_prices @ forward
         sales = ((1 - fee) * prices * sell).sum(1)
         impact = impact_cost(settings.impact, prices, (buy, sell), values["liquidity_t"])
         impact += impact_cost(
             settings.ccer_impact, ccer_prices, (ccer_buy,), settings.ccer_liquidity_t
         )
-        final = d.inflow_t.sum(1) + values["allowances_t"] + buy.sum(1) - sell.sum(1) + forward
+        final = (
+            d.inflow_t.sum(1) + values["allowances_t"] + buy.sum(1) - sell.sum(1) + forward.sum()
+        )
         rules = dataclasses.replace(
             self.rules,
             offset_cap_share=values["offset_cap_share"],
@@ -542,7 +483,7 @@ class ComplianceOptimiser:
         )
         done = settle_paths(
             terms_of(rules, values["penalty_multiple"]), final,
-            values["ccer_t"] + ccer_buy.sum(1), sell.sum(1) - buy.sum(1) - forward,
+            values["ccer_t"] + ccer_buy.sum(1), sell.sum(1) - buy.sum(1) - forward.sum(),
             sc.emissions, sc.deadline_price,
         )  # fmt: skip
         cost = spend - sales + impact + done.cost
@@ -554,10 +495,17 @@ class ComplianceOptimiser:
 
         duals = sum(np.asarray(c.dual_value, dtype=np.float64) for c in m.liquidity_rows)
         liquidity_value = np.bincount(d.tree.date, weights=duals, minlength=d.D)
+        caps = m.forward_caps
+        hedge_values = np.zeros(0) if caps is None else np.asarray(caps.dual_value) * d.price
+        hedges = tuple(
+            ForwardHedge(o.quote.name, o.quote.delivery, o.price, float(t), o.quote.max_t,
+                         float(value), o.date_index)
+            for o, t, value in zip(d.offers, forward, hedge_values, strict=True)
+        )  # fmt: skip
         return Plan(
             buy_today_t=float(buy0),
             sell_today_t=float(sell0),
-            forward_t=float(forward),
+            forward_t=float(forward.sum()),
             ccer_today_t=float(ccer0),
             expected_buy_t=w @ buy,
             expected_sell_t=w @ sell,
@@ -585,6 +533,7 @@ class ComplianceOptimiser:
             solve_time_s=seconds,
             status=status,
             solver_notes=notes,
+            forward_hedges=hedges,
         )
 
     def _diagnose(self, values: dict[str, float | None]) -> OptimisationError:

@@ -20,11 +20,8 @@ import cvxpy as cp
 import numpy as np
 
 from engine.errors import Infeasible, OptimisationError, SolverFailed
+from engine.optimiser_settings import FALLBACK_SOLVER, SOLVER  # noqa: F401 (named here too)
 
-SOLVER = "CLARABEL"
-"""Primary solver: an interior-point conic solver (the impact term is a second-order cone)."""
-FALLBACK_SOLVER = "SCS"
-"""Tried once when the primary fails (slower: a first-order method)."""
 SOLVER_OPTIONS: dict[str, dict[str, Any]] = {
     "CLARABEL": {},
     "SCS": {"eps_abs": 1e-6, "eps_rel": 1e-6, "max_iters": 100_000},

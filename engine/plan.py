@@ -10,13 +10,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.forwards import ForwardHedge
+
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """A solved plan. Tonnes (t), CNY, and shadow prices as CNY of objective per unit.
+    """A solved plan. Tonnes (t), the market's currency, and shadow prices as currency of
+    objective per unit.
 
     Attributes:
-        buy_today_t, sell_today_t, forward_t, ccer_today_t: the here-and-now decisions.
+        buy_today_t, sell_today_t, forward_t, ccer_today_t: the here-and-now decisions
+            (``forward_t`` is the sum of the hedges).
         expected_buy_t, expected_sell_t, expected_ccer_buy_t: D, weighted mean trades per date.
         expected_ccer_use_t, expected_shortfall_t, expected_bank_t: at the deadline (the bank is
             every tonne left after surrender; ``expected_valued_bank_t`` what of it is valued).
@@ -36,6 +40,8 @@ class Plan:
             ``"min_cvar"``). Shadow prices are derivatives of it, so they include the CVaR term.
         solver, solve_time_s, status, solver_notes: who solved, in how long (seconds, fallback
             included), the cvxpy status, and the solvers' warnings, caught.
+        forward_hedges: one per counterparty quote: the tonnes bought forward tonight on it,
+            its price, and what one more tonne on offer would be worth (``engine.forwards``).
     """
 
     buy_today_t: float
@@ -68,6 +74,7 @@ class Plan:
     solve_time_s: float
     status: str
     solver_notes: tuple[str, ...] = ()
+    forward_hedges: tuple[ForwardHedge, ...] = ()
 
     def schedule(self) -> pd.DataFrame:
         """Expected trades (t) per decision date (0 is today)."""
@@ -89,6 +96,6 @@ class Plan:
             if isinstance(value, np.ndarray):
                 value = value.tolist()
             elif isinstance(value, tuple):
-                value = list(value)
+                value = [v.to_dict() if isinstance(v, ForwardHedge) else v for v in value]
             out[item.name] = value
         return out

@@ -8,7 +8,9 @@ dates; ``reduce_scenarios`` keeps a few hundred of thousands of them, with weigh
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,6 +39,7 @@ def scenarios_from_paths(
     deadline_window: int = 21,
     true_up_day: int | None = None,
     basis: CcerBasis | None = None,
+    calendar: Sequence[dt.date] | None = None,
 ) -> Scenarios:
     """Scenarios from simulated closes (paths x trading days, day 1 is tomorrow and the last
     column the deadline session).
@@ -50,6 +53,8 @@ def scenarios_from_paths(
             of the horizon); it is held from the first decision date on or after it.
         basis: the CCER basis; CCER prices are the CEA's times (1 + basis) on each path.
         seed: seeds the CCER basis and the obligation's scenarios (output, emissions).
+        calendar: today's date then the date of each trading day of ``closes`` (1 + days):
+            the scenarios' decision dates are taken from it (forward quotes need them).
     """
     closes = np.ascontiguousarray(closes, dtype=np.float64)
     if closes.ndim != 2 or not np.isfinite(closes).all() or (closes <= 0).any():
@@ -65,6 +70,13 @@ def scenarios_from_paths(
     arrival = horizon // 2 if true_up_day is None else true_up_day
     true_up_date = int(np.searchsorted(days, arrival, side="left")) + 1  # 0 is today
     obligation = book.obligation.scenarios(n, seed=seed)
+    dates = None
+    if calendar is not None:
+        if len(calendar) != horizon + 1:
+            raise ConfigurationError(
+                f"calendar: {len(calendar)} dates for today and {horizon} trading days"
+            )
+        dates = (calendar[0], *(calendar[int(d)] for d in days))
     return Scenarios(
         prices=prices,
         deadline_price=deadline_price,
@@ -72,6 +84,7 @@ def scenarios_from_paths(
         emissions=obligation.emissions,
         true_up=obligation.true_up,
         true_up_date=min(true_up_date, days.size),
+        decision_dates=dates,
     )
 
 
@@ -101,4 +114,5 @@ def reduce_scenarios(scenarios: Scenarios, count: int) -> Scenarios:
         true_up=scenarios.true_up[index],
         true_up_date=scenarios.true_up_date,
         weights=np.array(chosen_weights) / np.sum(chosen_weights),
+        decision_dates=scenarios.decision_dates,
     )

@@ -8,6 +8,7 @@ turned into contiguous float64 once, here; errors name the field.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,9 @@ class Scenarios:
         true_up: S, free allocation still to come (t; negative when allowances go back).
         true_up_date: the decision date (0..D-1) from which the true-up is held.
         weights: S probabilities summing to 1; uniform when omitted.
+        decision_dates: the D calendar dates of the decision dates (today first, increasing), or
+            ``None`` when the scenarios are not on a calendar (forward quotes need them: their
+            delivery dates are placed on these).
     """
 
     prices: np.ndarray
@@ -64,6 +68,7 @@ class Scenarios:
     true_up: np.ndarray
     true_up_date: int
     weights: np.ndarray | None = None
+    decision_dates: tuple[dt.date, ...] | None = None
 
     def __post_init__(self) -> None:
         prices = _array("prices", self.prices, 2)
@@ -114,6 +119,9 @@ class Scenarios:
             raise ConfigurationError(
                 f"scenarios.true_up_date = {date!r}: must be a date index in 0..{dates - 1}"
             )
+        if self.decision_dates is not None:
+            _check_dates(self.decision_dates, dates)
+            object.__setattr__(self, "decision_dates", tuple(self.decision_dates))
         for name, array in fields.items():
             array.flags.writeable = False
             object.__setattr__(self, name, array)
@@ -128,6 +136,17 @@ class Scenarios:
     def dates(self) -> int:
         """D, the number of decision dates (today included)."""
         return self.prices.shape[1]
+
+
+def _check_dates(value: object, count: int) -> None:
+    dates = list(value) if isinstance(value, tuple | list) else None
+    if dates is None or len(dates) != count:
+        raise ConfigurationError(f"scenarios.decision_dates: need {count}, one per decision date")
+    for i, date in enumerate(dates):
+        if isinstance(date, dt.datetime) or not isinstance(date, dt.date):
+            raise ConfigurationError(f"scenarios.decision_dates[{i}] = {date!r}: not a date")
+        if i and date <= dates[i - 1]:
+            raise ConfigurationError(f"scenarios.decision_dates[{i}] = {date}: dates must increase")
 
 
 def weighted_var_cvar(costs: np.ndarray, weights: np.ndarray, alpha: float) -> tuple[float, float]:

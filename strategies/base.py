@@ -8,7 +8,8 @@ sequence of ``Order`` s, which the backtester fills at the session's price under
 rules. Strategies never see a price of the session they trade in, nor any later one: the
 backtester alone holds realised prices.
 
-Tonnes of CO2 (one allowance is one tonne), prices in CNY per tonne, cash in CNY.
+Tonnes of CO2 (one allowance is one tonne), prices per tonne and cash in the market's currency
+(its rules' ``currency``: CNY, EUR, NZD).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Order:
         side: ``"buy"`` or ``"sell"``.
         tonnes: tonnes wanted (the exchange fills whole lots: a purchase rounded up, a sale
             down; ``backtest.fills_nb.order_lots_nb``).
-        limit: the worst price accepted (CNY/t): a buy fills only at or below it, a sale at or
+        limit: the worst price accepted (currency/t): a buy fills only at or below it, a sale at
+            or
             above it; ``None`` takes the session's price. A limit outside the day's band (the
             block band for a block trade) is refused by the exchange.
         instrument: ``"allowance"`` (spot, on the exchange) or ``"forward"`` (a forward
@@ -78,8 +80,8 @@ class Position:
         pledged_t: allowances pledged against loans (they cannot be sold).
         ccer_t: CCER offsets held.
         forwards_due_t: forward purchases not yet delivered.
-        cash: cash of the carbon book (CNY; negative when financed).
-        spent: purchases with their fees in this cycle, forwards included (CNY), against the
+        cash: cash of the carbon book (currency; negative when financed).
+        spent: purchases with their fees in this cycle, forwards included (currency), against the
             trading budget.
         net_sold_t: tonnes sold less tonnes bought in this cycle (for the banking cap).
     """
@@ -114,8 +116,9 @@ class CycleView:
         true_up_to_come_t: free allocation still to arrive (expected until it arrives; 0 after).
         offset_cap_t: the most CCER that counts against ``obligation_t``.
         reserve_floor_t: the book's compliance reserve (its floor share x expected emissions).
-        trading_budget: the most the cycle's purchases may cost (CNY).
-        forward_price: today's quote for a forward delivered on ``forward_delivery`` (CNY/t).
+        trading_budget: the most the cycle's purchases may cost (currency).
+        forward_price: today's quote for a forward delivered on ``forward_delivery``
+            (currency/t; the cost-of-carry model of ``engine.forwards``).
         forward_delivery: the default delivery date of new forwards.
     """
 
@@ -160,7 +163,7 @@ class DecisionView:
 
     @property
     def last_close(self) -> float:
-        """The previous session's close (CNY/t)."""
+        """The previous session's close (currency/t)."""
         return float(self.closes[-1])
 
     @property

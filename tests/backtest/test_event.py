@@ -14,6 +14,7 @@ from backtest.cycle import Cycle, FillSettings
 from backtest.event import run_backtest
 from backtest.reconcile import ReconciliationError, reconcile
 from engine.errors import ConfigurationError
+from engine.forwards import ForwardQuote
 from strategies.base import Order
 from strategies.rules import (
     BuyAtDeadline,
@@ -187,3 +188,21 @@ def test_bad_inputs_name_what_is_wrong(reference, cycle_2024):
 
     with pytest.raises(ConfigurationError, match="not an Order"):
         run_backtest(Wrong(), reference, cycle_2024)
+
+
+def test_the_forward_strategy_is_quoted_by_the_engine_quote_model(reference, cycle_2024):
+    """The forward bought on the cycle's first session costs what ``engine.forwards`` quotes
+    on the previous close (cost of carry 2.5 %/yr + 0.5 a tonne), rounded up to the 0.01 tick,
+    and is delivered (and paid) on the cycle's delivery date."""
+    fills = FillSettings(forward_carry=0.025, forward_premium=0.5)
+    result = run_backtest(ForwardHedge(hedge_ratio=0.5), reference, cycle_2024, fills=fills)
+    reconcile(result)
+    forward = result.ledger[result.ledger["instrument"] == "forward"].iloc[0]
+    delivered = result.events[result.events["event"] == "forward delivered"].iloc[-1]
+    today = pd.Timestamp(forward["date"])
+    previous = float(reference["close"].loc[: today - pd.Timedelta(days=1)].iloc[-1])
+    delivery = pd.Timestamp(delivered["date"]).date()
+    quote = ForwardQuote("backtest", delivery, 1e9, carry_rate=0.025, premium=0.5)
+    expected = np.ceil(quote.price_at(previous, today.date()) * 100 - 1e-9) / 100
+    assert forward["price"] == pytest.approx(expected, abs=1e-9)
+    assert expected > previous + 0.5  # the carry and the premium are both in it

@@ -27,7 +27,7 @@ STRATEGIES = (
     ForwardHedge(hedge_ratio=0.6),
 )
 SAMPLE = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55)
-FILLS = FillSettings(fallback_liquidity_t=60_000.0, impact=0.03)
+FILLS = FillSettings(fallback_liquidity_t=60_000.0, impact=0.03, forward_premium=0.75)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: s.name)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from desk.config import default_config_path, load_config, write_example
 from engine.errors import ConfigurationError
+from engine.forwards import ForwardQuote
+from engine.optimiser_settings import OptimiserSettings
 
 BOOK = default_config_path().parent / "power_company_book.toml"
+QUOTE = """source = "reference"
+[[markets.cea.forwards]]
+name = "bank"
+carry_rate = 0.025
+premium = 0.5
+delivery = 2026-11-30
+max_t = 100_000"""
 
 
 def config_text(**sections: str) -> str:
@@ -33,7 +44,7 @@ def test_the_packaged_example_loads_with_its_book_and_targets():
     (entity,) = config.entities
     assert entity.name == "power-co" and entity.book.obligation.expected_emissions == 3_280_000
     assert config.targets.carbon_asset_return == 0.08 and config.optimiser.frontier[-1] == 4.0
-    assert config.optimiser.tree_leaves == 64
+    assert config.optimiser.settings.tree_leaves == 64
 
 
 def test_the_packaged_example_writes_under_the_working_directory(tmp_path: Path, monkeypatch):
@@ -89,6 +100,34 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path):
         ({"targets": "intensity_target_year = 2100"},
          r"targets\.intensity_target_year = 2100 must be <= 2060"),
         ({"audit": 'key_file = ""'}, r"audit\.key_file = '' must not be blank"),
+        ({"optimiser": "alpha = 1"}, r"optimiser\.alpha = 1\.0 must be < 1"),
+        ({"optimiser": 'mode = "max"'}, r"optimiser\.mode = 'max' input should be 'mean_cvar'"),
+        ({"optimiser": 'mode = "min_cvar"'},
+         r"optimiser: optimiser setting cost_budget = None is impossible"),
+        ({"optimiser": 'solvers = ["CLARABEL", "NOPE"]'},
+         r"optimiser: optimiser setting solvers = \('CLARABEL', 'NOPE'\) is impossible"),
+        ({"optimiser": "tree_need_splits = -1"}, r"optimiser\.tree_need_splits = -1 must be >= 0"),
+        ({"entities": f'name = "a"\nbook = "{BOOK}"\n[entities.optimiser]\nlambda = -1'},
+         r"entities\[0\]\.optimiser\.lambda = -1\.0 must be >= 0"),
+        ({"entities": f'name = "a"\nbook = "{BOOK}"\n[entities.optimiser]\nmode = "min_cvar"'},
+         r"entities\[0\]\.optimiser: optimiser setting cost_budget = None is impossible"),
+        ({"markets.cea": QUOTE.replace("max_t = 100_000", "max_t = -5")},
+         r"markets\.cea\.forwards\[0\]\.max_t = -5\.0 must be >= 0"),
+        ({"markets.cea": QUOTE.replace("premium = 0.5", "price = 90.0")},
+         r"markets\.cea\.forwards\[0\] = .* 'bank': price = 90\.0 give either a fixed price or"),
+        ({"markets.cea": QUOTE.replace("carry_rate = 0.025", "price = 90.0")},
+         r"'bank': premium = 0\.5 applies to a cost-of-carry quote: fold it into the price"),
+        ({"markets.cea": QUOTE.replace("carry_rate = 0.025", "carry_rate = 25")},
+         r"markets\.cea\.forwards\[0\]\.carry_rate = 25\.0 must be <= 1"),
+        ({"markets.cea": QUOTE.replace("2026-11-30", '"soon"')},
+         r"markets\.cea\.forwards\[0\]\.delivery = 'soon' must be a date \(YYYY-MM-DD\)"),
+        ({"markets.cea": QUOTE.replace("2026-11-30", "2027-03-31")},
+         r"markets\.cea\.forwards\[0\]: forward quote 'bank': delivery = 2027-03-31 is after "
+         r"the surrender deadline 2026-12-31: too late \(entities\[0\], a\)"),
+        ({"markets.cea": QUOTE,
+          "entities": f'name = "a"\nbook = "{BOOK}"\n' + QUOTE.split("\n", 1)[1].replace(
+              "markets.cea.forwards", "entities.forwards")},
+         r"entities\[0\]\.forwards\[0\]\.name = 'bank' is used twice for entities\[0\] \(a\)"),
     ],
 )  # fmt: skip
 def test_mistakes_name_the_key_and_the_value(tmp_path: Path, sections, message):
@@ -198,3 +237,44 @@ def test_notifier_paths_stay_in_the_configuration_folder(tmp_path: Path, notifie
         load_config(path)
     assert "s3cret" not in str(error.value)
     assert str(error.value).startswith(f"{path}: alerts.notifiers[0]")
+
+
+def test_every_optimiser_setting_defaults_to_the_engine_and_an_entity_changes_its_own(
+    tmp_path: Path,
+):
+    path = tmp_path / "desk.toml"
+    path.write_text(config_text())
+    config = load_config(path)
+    assert config.optimiser.settings == OptimiserSettings()  # one default: the engine's
+    assert config.entities[0].optimiser == config.optimiser and config.entities[0].forwards == ()
+    own = "\n".join([
+        'name = "a"', f'book = "{BOOK}"',
+        "[entities.optimiser]", 'mode = "min_cvar"', "cost_budget = 2e8", "alpha = 0.9",
+        "[[entities.forwards]]", 'name = "broker"', "price = 88.0", "delivery = 2026-09-30",
+        "max_t = 5_000",
+    ])  # fmt: skip
+    text = config_text(
+        optimiser="lambda = 2.0\nliquidity_t = 50_000\npenalty_multiple = 7\ntree_need_splits = 0",
+        **{"markets.cea": QUOTE, "entities": own},
+    )
+    path.write_text(text)
+    config = load_config(path)
+    settings = config.optimiser.settings
+    assert (settings.lambda_, settings.liquidity_t, settings.penalty_multiple) == (2.0, 5e4, 7.0)
+    assert settings.tree_need_splits == 0 and settings.mode == "mean_cvar"
+    entity = config.entities[0]
+    # the entity's keys change [optimiser]'s, the others stay
+    assert entity.optimiser.settings == dataclasses.replace(
+        settings, mode="min_cvar", cost_budget=2e8, alpha=0.9
+    )
+    assert entity.forwards == (
+        ForwardQuote("bank", dt.date(2026, 11, 30), 100_000.0, carry_rate=0.025, premium=0.5),
+        ForwardQuote("broker", dt.date(2026, 9, 30), 5_000.0, price=88.0),
+    )
+
+
+def test_the_packaged_example_offers_a_bank_quote():
+    (entity,) = load_config().entities
+    (quote,) = entity.forwards
+    assert (quote.carry_rate, quote.premium, quote.max_t) == (0.025, 0.5, 100_000.0)
+    assert quote.delivery <= entity.book.deadline

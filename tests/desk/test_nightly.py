@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import signal
 import sqlite3
 import subprocess
@@ -329,3 +330,45 @@ def test_a_market_source_takes_the_read_options(tmp_path):
     (tmp_path / "desk.toml").write_text(text.replace('sheet = "CEA"', 'format = "excel"'))
     with pytest.raises(ConfigurationError, match=r"markets\.cea\.format"):
         load_config(tmp_path / "desk.toml")
+
+
+QUOTES = """
+[[markets.cea.forwards]]
+name = "bank"
+carry_rate = 0.025
+premium = 0.5
+delivery = {delivery}
+max_t = 100_000
+"""
+
+
+def test_a_night_proposes_hedges_on_the_quotes_and_says_the_currency(tmp_path: Path):
+    path = write_config(tmp_path)
+    text = path.read_text().replace('source = "reference"\n', 'source = "reference"\n' + QUOTES)
+    path.write_text(text.format(delivery="2026-11-30"))
+    result = CliRunner().invoke(
+        cli, ["nightly", "--config", str(path), "--store", str(tmp_path / "s.sqlite")]
+    )
+    assert result.exit_code == exit_codes.OK, result.output
+    record = json.loads((tmp_path / "runs/2026-06-30/power-co/plan.json").read_text())
+    assert record["currency"] == "CNY"
+    (hedge,) = record["plan"]["forward_hedges"]
+    assert set(hedge) == {"quote", "delivery", "price", "tonnes", "max_t", "shadow_price"}
+    # the bank's cost of carry on the last close, 89.22 on 2026-06-30, 153 days to delivery
+    assert hedge["price"] == pytest.approx(89.22 * math.exp(0.025 * 153 / 365) + 0.5, rel=1e-12)
+    assert hedge["quote"] == "bank" and hedge["delivery"] == "2026-11-30"
+    assert 0 <= hedge["tonnes"] <= hedge["max_t"] + 1e-3 and hedge["shadow_price"] >= -1e-6
+    assert record["plan"]["forward_t"] == pytest.approx(hedge["tonnes"])
+    assert "E[cost] CNY " in result.output and "hedge bank: " in result.output
+    assert "CNY/t, delivered 2026-11-30; one more tonne on offer is worth" in result.output
+
+
+def test_a_stale_quote_fails_its_entity_naming_the_quote_and_exits_4(tmp_path: Path):
+    path = write_config(tmp_path)
+    text = path.read_text().replace('source = "reference"\n', 'source = "reference"\n' + QUOTES)
+    path.write_text(text.format(delivery="2026-03-31"))
+    run = run_nightly(load_config(path), store=tmp_path / "s.sqlite")
+    (entity,) = run.entities
+    assert run.exit_code == exit_codes.CONFIG
+    message = "forward quote 'bank': delivery = 2026-03-31 is before today (2026-06-30)"
+    assert message in str(entity.error)

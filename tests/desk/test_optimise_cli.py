@@ -43,12 +43,13 @@ def test_an_impossible_book_names_what_cannot_hold(tmp_path):
     book.write_text(text)
     result = optimise("--book", str(book), *SMALL, "--out", str(tmp_path / "c"))
     assert result.exit_code == exit_codes.INFEASIBLE, result.output
-    # A floor of 95 % of 3.28 Mt (3,116,000 t) from 2,279,400 t held needs 836,600 t today,
-    # 636,600 t more than the 200,000 t a date can trade.
+    # A floor of 95 % of 3.28 Mt (3,116,000 t) from 2,279,400 t held and the 200,000 t forward
+    # delivered today (30 June 2026, the reference market's last close) needs 636,600 t today,
+    # 436,600 t more than the 200,000 t a date can trade.
     assert result.output.startswith(
         "error: infeasible: the reserve floor and the liquidity cap cannot both hold."
     )
-    assert "come down by 636,600 t" in result.output and "636,600 t more" in result.output
+    assert "come down by 436,600 t" in result.output and "436,600 t more" in result.output
     assert not (tmp_path / "c" / "plan.json").exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from scipy.optimize import linprog
 
 from desk.book_file import load_book
 from engine import optimiser_errors
-from engine.book import ComplianceBook, Obligation, Pledge
+from engine.book import ComplianceBook, Forward, Obligation, Pledge
 from engine.compliance import CEA_COMPLIANCE
-from engine.errors import ConfigurationError, Infeasible, SolverFailed
+from engine.errors import ConfigurationError, ForwardQuoteError, Infeasible, SolverFailed
+from engine.forwards import ForwardQuote
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.scenarios import Scenarios, weighted_var_cvar
 
@@ -24,6 +26,17 @@ FRICTIONLESS = dataclasses.replace(
     CEA_COMPLIANCE, fee_rate=0.0, offset_fee_rate=0.0, banking_base_t=0.0
 )
 NO_IMPACT = OptimiserSettings(lambda_=0.0, liquidity_t=1e6, impact=0.0, ccer_impact=0.0)
+TODAY = dt.date(2025, 3, 3)
+
+
+def calendar(dates: int) -> tuple[dt.date, ...]:
+    """Decision dates two weeks apart from ``TODAY``."""
+    return tuple(TODAY + dt.timedelta(days=14 * i) for i in range(dates))
+
+
+def quote(price: float, max_t: float, date_index: int, name: str = "bank") -> ForwardQuote:
+    """A fixed-price quote delivered on decision date ``date_index`` of ``calendar``."""
+    return ForwardQuote(name, calendar(date_index + 1)[-1], max_t, price=price)
 
 
 def make_book(
@@ -58,7 +71,7 @@ def make_scenarios(
     return Scenarios(
         prices=prices, deadline_price=deadline, ccer_prices=ccer,
         emissions=np.broadcast_to(emissions, (n,)), true_up=np.broadcast_to(true_up, (n,)),
-        true_up_date=0, weights=weights,
+        true_up_date=0, weights=weights, decision_dates=calendar(prices.shape[1]),
     )  # fmt: skip
 
 
@@ -147,9 +160,7 @@ def test_later_trades_cannot_see_which_scenario_they_are_in():
 def test_cheap_forward_is_taken_up_to_its_cap():
     # prices never rise and nothing may be sold: no round trips, closed-form costs
     prices = np.array([[60.0, 58.0, 57.0], [60.0, 59.0, 58.0], [60.0, 55.0, 52.0]])
-    settings = dataclasses.replace(
-        NO_IMPACT, lambda_=1.0, forward_price=50.0, forward_cap_t=20_000.0, forward_date=2
-    )
+    settings = dataclasses.replace(NO_IMPACT, lambda_=1.0, forwards=(quote(50.0, 20_000.0, 2),))
     book = make_book(100_000, pledged_t=100_000)
     plan = ComplianceOptimiser(book, make_scenarios(prices), settings, rules=FRICTIONLESS).solve()
     assert plan.forward_t == pytest.approx(20_000, abs=1e-2)
@@ -225,7 +236,7 @@ def test_scaling_every_price_by_k_scales_the_optimal_cost_by_k():
     plans = [
         ComplianceOptimiser(
             make_book(100_000), random_scenarios(12, 5, seed=3, scale=k),
-            dataclasses.replace(NO_IMPACT, lambda_=1.0, forward_price=59.0 * k, forward_cap_t=1e4),
+            dataclasses.replace(NO_IMPACT, lambda_=1.0, forwards=(quote(59.0 * k, 1e4, 4),)),
             rules=FRICTIONLESS,
         ).solve()
         for k in (1.0, 3.0)
@@ -402,8 +413,20 @@ def test_bad_inputs_name_the_field():
         OptimiserSettings(lambda_=-1.0)
     with pytest.raises(ConfigurationError, match="cost_budget = None"):
         OptimiserSettings(mode="min_cvar")
-    with pytest.raises(ConfigurationError, match="forward_date = 5"):
-        ComplianceOptimiser(make_book(), good, OptimiserSettings(forward_date=5))
+    book = dataclasses.replace(make_book(), forwards=(Forward(1_000.0, 50.0, TODAY),))
+    with pytest.raises(ConfigurationError, match="forward_delivery_index = 5"):
+        ComplianceOptimiser(book, good, OptimiserSettings(forward_delivery_index=5))
+    hedge = OptimiserSettings(forwards=(quote(50, 1, 1),))
+    with pytest.raises(ConfigurationError, match="need the scenarios' calendar dates"):
+        ComplianceOptimiser(book, dataclasses.replace(good, decision_dates=None), hedge)
+    with pytest.raises(ConfigurationError, match=r"decision_dates\[1\] = 2025-03-03: dates"):
+        dataclasses.replace(good, decision_dates=(TODAY, TODAY))
+    late = OptimiserSettings(forwards=(ForwardQuote("late", dt.date(2027, 1, 4), 1.0, 50.0),))
+    with pytest.raises(ForwardQuoteError, match=r"'late': delivery = .* after the surrender dead"):
+        ComplianceOptimiser(book, good, late)
+    stale = OptimiserSettings(forwards=(ForwardQuote("old", dt.date(2025, 3, 1), 1.0, 50.0),))
+    with pytest.raises(ForwardQuoteError, match=r"'old': delivery = .* before today \(2025-03-03"):
+        ComplianceOptimiser(book, good, stale)
     optimiser = ComplianceOptimiser(make_book(), good, rules=dataclasses.replace(
         CEA_COMPLIANCE, banking_base_t=None))  # fmt: skip
     with pytest.raises(ConfigurationError, match="unknown overrides"):
@@ -425,8 +448,9 @@ def test_the_example_book_plans_without_trouble():
     scenarios = Scenarios(
         prices=prices, deadline_price=prices[:, -1], ccer_prices=prices * 1.05,
         emissions=outcomes.emissions, true_up=outcomes.true_up, true_up_date=5,
+        decision_dates=calendar(8),
     )  # fmt: skip
-    settings = OptimiserSettings(forward_price=58.0, forward_cap_t=200_000.0, forward_date=4)
+    settings = OptimiserSettings(forwards=(quote(58.0, 200_000.0, 4),))
     plan = ComplianceOptimiser(book, scenarios, settings).solve()
     assert plan.status == "optimal" and plan.sell_today_t <= book.sellable_t
     assert plan.shortfall_probability == 0.0  # covered to 107 %: no scenario should be short
