@@ -67,6 +67,8 @@ class RunSettings:
     paths: int = 100_000
     scenarios: int = 1_000
     every: int = 10
+    stability_sets: int = 4  # independent scenario sets today's decision is re-solved on (0: off)
+    versus_paths: int = 2_000  # paths the rules are played on beside the plan (0: off)
     out: Path = Path("runs")
     store: Path | None = None
 
@@ -172,6 +174,8 @@ def _run(path: Path, model: RunModel, base: Path) -> RunSettings:
         paths=model.paths,
         scenarios=model.scenarios,
         every=model.every,
+        stability_sets=model.stability_sets,
+        versus_paths=model.versus_paths,
         out=_folder(path, "run.out", model.out, base),
         store=None if model.store is None else _store_file(path, model.store, base),
     )

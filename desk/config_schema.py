@@ -103,6 +103,8 @@ class RunModel(Strict):
     paths: Whole(10, 10_000_000) = 100_000
     scenarios: Whole(2, 100_000) = 1_000
     every: Whole(1, 250) = 10
+    stability_sets: Whole(0, 50) = 4
+    versus_paths: Whole(0, 1_000_000) = 2_000
     out: Text = "runs"
     store: Text | None = None
 

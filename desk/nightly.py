@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.versus import Versus, rules_on_paths, versus_best_rule
 from desk.cli_common import load_sources
 from desk.config import DeskConfig, Entity, MarketSource
 from desk.files import write_folder_atomic
@@ -46,6 +47,7 @@ from engine.plan import Plan
 from engine.scenario_build import reduce_scenarios, scenarios_from_paths
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
+from engine.stability import DecisionSpread, decision_spread
 from engine.volatility import FitDiagnostics, VolatilityParams
 from market_data import SourceOptions, calendar_for
 
@@ -99,6 +101,8 @@ class EntityNight:
     scenarios: int = 0
     error: EngineError | None = None
     frontier_error: str | None = None
+    spread: DecisionSpread | None = None  # today's decision on independent scenario sets
+    versus: Versus | None = None  # the plan against the best rule on the same paths
 
     @property
     def ok(self) -> bool:
@@ -243,6 +247,16 @@ def plan_entity(
             evaluation = evaluate_plan(book, plan, full, settings)
             last_dates = min(2, full.prices.shape[1] - 1)  # fewer dates near the deadline
             benchmark = evaluate_deadline_buying(book, full, settings, last_dates=last_dates)
+        spread = versus = None
+        if run.stability_sets:
+            with timings.step(f"stability {entity.name}"):
+                spread = decision_spread(
+                    book, full, settings, sets=run.stability_sets,
+                    count=min(run.scenarios, full.count // run.stability_sets),
+                )  # fmt: skip
+        if run.versus_paths:
+            with timings.step(f"rules {entity.name}"):
+                versus = plan_versus_rules(book, market, days, full, evaluation, settings, run)
     except EngineError as exc:
         return EntityNight(entity, days_to_deadline=days, error=exc)
     frontier, frontier_error = None, None
@@ -263,7 +277,31 @@ def plan_entity(
     )
     return EntityNight(
         entity, plan, evaluation, benchmark, frontier, kpis, days, optimiser.scenarios.count,
-        None, frontier_error,
+        None, frontier_error, spread, versus,
+    )  # fmt: skip
+
+
+def plan_versus_rules(
+    book: ComplianceBook,
+    market: MarketNight,
+    days: int,
+    full: Scenarios,
+    evaluation: Evaluation,
+    settings: OptimiserSettings,
+    run: Any,
+) -> Versus:
+    """The rules on the first ``run.versus_paths`` paths, with the plan's emissions and
+    true-up draws, against the plan's out-of-sample cost on the same paths."""
+    n = min(run.versus_paths, full.count)
+    prefix = market.prices["close"].iloc[-120:]
+    closes = np.round(market.closes[:n, :days] / market.rules.tick) * market.rules.tick
+    rules = rules_on_paths(
+        book, closes, market.sessions[:days], prefix,
+        emissions_t=full.emissions[:n], true_up_t=full.true_up[:n],
+    )  # fmt: skip
+    return versus_best_rule(
+        evaluation.cost[:n], rules, lambda_=settings.lambda_, alpha=settings.alpha,
+        currency=market.rules.currency, sunk=sum(f.tonnes * f.price for f in book.forwards),
     )  # fmt: skip
 
 

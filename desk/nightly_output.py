@@ -83,6 +83,8 @@ def plan_record(night: EntityNight, market: MarketNight, config: DeskConfig) -> 
         else night.frontier.reset_index().to_dict(orient="records"),
         "frontier_error": night.frontier_error,
         "kpis": [k.to_dict() for k in night.kpis],
+        "decision_spread": None if night.spread is None else night.spread.to_dict(),
+        "vs_best_rule": None if night.versus is None else night.versus.to_dict(),
     })  # fmt: skip
 
 

@@ -105,7 +105,14 @@ def reduce_scenarios(scenarios: Scenarios, count: int) -> Scenarios:
         members = order[lo:hi]
         chosen.append(members[len(members) // 2])
         chosen_weights.append(weights[members].sum())
-    index = np.array(chosen)
+    return subset(scenarios, np.array(chosen), np.array(chosen_weights))
+
+
+def subset(scenarios: Scenarios, index: np.ndarray, weights: np.ndarray | None = None) -> Scenarios:
+    """The scenarios at ``index``, with ``weights`` (default: theirs), normalised to 1."""
+    if weights is None:
+        assert scenarios.weights is not None
+        weights = scenarios.weights[index]
     return Scenarios(
         prices=scenarios.prices[index],
         deadline_price=scenarios.deadline_price[index],
@@ -113,6 +120,6 @@ def reduce_scenarios(scenarios: Scenarios, count: int) -> Scenarios:
         emissions=scenarios.emissions[index],
         true_up=scenarios.true_up[index],
         true_up_date=scenarios.true_up_date,
-        weights=np.array(chosen_weights) / np.sum(chosen_weights),
+        weights=weights / np.sum(weights),
         decision_dates=scenarios.decision_dates,
     )

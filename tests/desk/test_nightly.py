@@ -84,6 +84,13 @@ def test_a_night_writes_its_folder_and_its_record(night):
     plan = json.loads((folder / "power-co" / "plan.json").read_text())
     assert plan["out_of_sample"]["paths"] == 2000 and len(plan["frontier"]) == 2
     assert {k["name"] for k in plan["kpis"]} >= {"coverage", "compliance-cost saving"}
+    # today's decision on 4 disjoint sets of 500 paths; the rules on the same 2,000 paths
+    spread = plan["decision_spread"]
+    assert (spread["sets"], spread["paths"]) == (4, 500) and len(spread["sell_t"]["values"]) == 4
+    versus = plan["vs_best_rule"]
+    assert versus["paths"] == 2000 and versus["rule"] in ("deadline", "even", "reserve", "forward")
+    assert versus["plan_cost"] == pytest.approx(plan["out_of_sample"]["expected_cost"])
+    assert steps["stability power-co"] >= 0 and steps["rules power-co"] >= 0
     # (allowances 2.28 Mt + forwards 0.2 Mt + CCER 50 kt + true-up 0.99 Mt) / 3.28 Mt
     assert plan["coverage"] == pytest.approx(1.0731707, abs=1e-6)
     kpis = {k["name"]: k for k in plan["kpis"]}
