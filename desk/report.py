@@ -141,7 +141,7 @@ def kpi_rows(kpis: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
 
 
 def render(night, markets, entities, plans, alerts, record) -> str:
-    """The morning page of one night (``desk.nightly`` results, plain plan records): the plans
+    """The morning page of one night (``desk.nightly.run`` results, plain plan records): the plans
     at a glance, the alerts, the prices and fan, each entity in detail, the run."""
     sections = [
         f"<h1>carbon desk: the night of {esc(night.isoformat())}</h1>",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desk.config import load_config
-from desk.nightly import run_nightly
+from desk.config.desk import load_config
+from desk.nightly.run import run_nightly
 
 from .test_nightly import write_config
 

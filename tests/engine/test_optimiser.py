@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine import optimiser_errors
 from engine.book import ComplianceBook, Obligation, Pledge
 from engine.compliance import CEA_COMPLIANCE

@@ -1,0 +1,64 @@
+"""The ``carbon`` command line: the root group, and where each command lives.
+
+Errors print one line on stderr and exit with a code of ``desk.exit_codes``; ``--debug`` shows
+the traceback instead. A command's module is imported when the command is invoked (or its
+``--help`` asked for), never to list the commands: ``carbon --help`` loads no numerical library.
+"""
+
+from __future__ import annotations
+
+import click
+
+from desk.cli.common import LazyGroup
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: ("module:attribute", short help: the command's own first line, checked by a test)
+    "alerts": ("desk.cli.alerts:alerts",
+               "Alerts: check the rules on prices, list them, acknowledge and resolve them."),
+    "audit": ("desk.cli.audit:audit_group",
+              "The audit chain of the store: verify it, show what it records, manage its key."),
+    "backtest": ("desk.cli.backtest:backtest_command",
+                 'Backtest a strategy against the others and "buy at the deadline":...'),
+    "data": ("desk.cli.data:data",
+             "Market data: look at a price history, or check a file before using it."),
+    "init": ("desk.cli.nightly:init_command",
+             "Write a commented example configuration (desk.toml) and its book into FOLDER."),
+    "model": ("desk.cli.model:model",
+              "Volatility models: validate them on a price history by their forecasts."),
+    "nightly": ("desk.cli.nightly:nightly_command",
+                "Tonight's run: data, model and scenarios, a plan per entity with its risk out..."),
+    "optimise": ("desk.cli.optimise:optimise_command",
+                 "Tomorrow's plan for a compliance book: trades, hedge, CCER use, reserve,..."),
+    "simulate": ("desk.cli.simulate:simulate_command",
+                 "Fit the volatility model, simulate prices and write the fan chart (PNG), the..."),
+}  # fmt: skip
+
+
+@click.group(
+    name="carbon",
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="carbon-desk")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """carbon desk: trading and risk for carbon allowances (CEA first, EUA second).
+
+    \b
+    Exit codes: 0 ok, 1 unexpected error, 2 wrong usage,
+    3 bad or missing market data, 4 impossible configuration,
+    5 no usable volatility model, 6 no feasible plan,
+    7 a critical alert is open, 8 the audit chain is broken,
+    9 the validated model is in the Basel red zone,
+    141 the reader of the output went away (| head).
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+def main() -> None:
+    cli(prog_name="carbon")
+
+
+__all__ = ["COMMANDS", "cli", "main"]

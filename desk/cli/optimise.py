@@ -1,0 +1,87 @@
+"""``carbon optimise``: tomorrow's plan for one compliance book (the work is
+``desk.cli.optimise_run``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from desk.cli.common import (
+    SOURCE_OPTION,
+    book_option,
+    book_read_options,
+    out_option,
+    seed_option,
+    source_options,
+)
+
+
+@click.command("optimise")
+@book_option(required=True)
+@SOURCE_OPTION
+@book_read_options
+@click.option("--paths", type=click.IntRange(min=10), default=20_000, show_default=True,
+              help="Simulated paths to the deadline (the out-of-sample set).")  # fmt: skip
+@click.option("--scenarios", type=click.IntRange(min=2), default=1_000, show_default=True,
+              help="Scenarios the optimiser sees (reduced from the paths).")  # fmt: skip
+@click.option("--tree-leaves", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Groups of scenarios at the deadline from the tree's price splits "
+                   "(the largest power of two within it).")  # fmt: skip
+@seed_option("scenarios and plan")
+@click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Trading days between decision dates.")  # fmt: skip
+@click.option("--lambda", "lambda_", type=click.FloatRange(min=0), default=1.0,
+              show_default=True, help="Risk aversion: CVaR 95 % weight.")  # fmt: skip
+@click.option("--frontier", is_flag=True, help="Also sweep lambda and draw the frontier.")
+@click.option("--liquidity", type=click.FloatRange(min=0, min_open=True), default=200_000.0,
+              show_default=True, help="Most tonnes traded per decision date and side.")  # fmt: skip
+@click.option("--impact", type=click.FloatRange(min=0), default=0.02, show_default=True,
+              help="Market impact at full liquidity, as a share of the price.")  # fmt: skip
+@out_option("plan", "the plan and the frontier")
+def optimise_command(
+    book_path: Path,
+    source: str,
+    paths: int,
+    scenarios: int,
+    tree_leaves: int,
+    seed: int,
+    every: int,
+    lambda_: float,
+    frontier: bool,
+    liquidity: float,
+    impact: float,
+    out: Path,
+    market: str | None,
+    fmt: str,
+    **read: Any,
+) -> None:
+    """Tomorrow's plan for a compliance book: trades, hedge, CCER use, reserve, cost and risk,
+    shadow prices, and the plan's cost out of sample on every simulated path."""
+    from desk.cli.optimise_run import OptimiseRequest, run_optimise
+
+    request = OptimiseRequest(
+        book=book_path, source=source, out=out, paths=paths, scenarios=scenarios, seed=seed,
+        every=every, lambda_=lambda_, frontier=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0) if frontier else (),
+        liquidity_t=liquidity, impact=impact, tree_leaves=tree_leaves,
+        market=market, fmt=fmt, options=source_options(read),
+    )  # fmt: skip
+    run = run_optimise(request)
+    p, ev = run.plan, run.evaluation
+    click.echo(
+        f"today: buy {p.buy_today_t:,.0f} t, sell {p.sell_today_t:,.0f} t, forward "
+        f"{p.forward_t:,.0f} t, CCER {p.ccer_today_t:,.0f} t "
+        f"({run.days_to_deadline} trading days to the deadline)"
+    )
+    click.echo(
+        f"in sample ({scenarios} scenarios): E[cost] {p.expected_cost:,.0f}, CVaR95 "
+        f"{p.cvar:,.0f}, P(shortfall) {p.shortfall_probability:.1%}"
+    )
+    click.echo(
+        f"out of sample ({paths:,} paths): E[cost] {ev.expected_cost:,.0f}, CVaR95 "
+        f"{ev.cvar:,.0f}, P(shortfall) {ev.shortfall_probability:.1%}, "
+        f"E[penalty] {ev.expected_penalty:,.0f}"
+    )
+    for path in run.files:
+        click.echo(f"wrote {path}")

@@ -1,0 +1,366 @@
+"""``carbon nightly``: from market data to tomorrow's plans, alerts and KPIs, in one run.
+
+Steps, each timed into ``run.json``:
+
+1. load and validate each configured market's prices, cut at the as-of date;
+2. choose the volatility model by its validated forecasts (``desk.models.choice``; or load the
+   pinned one), fit it, and simulate the paths to the latest deadline of the market's
+   entities;
+3. per entity: scenarios from the paths, reduced for the optimiser; the plan; its cost out of
+   sample on every path, beside the "buy at the deadline" benchmark; the frontier; the KPIs.
+   An entity that fails (infeasible, a solver failure, a bad book) is reported with its error
+   and the others go on;
+4. the alert rules on the prices and on each book; new alerts stored and notified;
+5. the run folder (report.html, plan.json/csv per entity, alerts.json, metrics.json, run.json)
+   written all at once, and the run record appended to the store's audit chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from desk.config.desk import DeskConfig, Entity, MarketSource
+from desk.config.sources import load_sources
+from desk.models.choice import ModelChoice, cache_folder, choose_model
+from desk.models.simulate import load_pinned
+from desk.store.files import write_folder_atomic
+from engine.book import ComplianceBook
+from engine.errors import ConfigurationError, EngineError, OptimisationError
+from engine.evaluate import Evaluation, evaluate_deadline_buying, evaluate_plan
+from engine.kpi import Kpi, entity_kpis
+from engine.markets import MarketRules, market_rules
+from engine.optimiser import ComplianceOptimiser, OptimiserSettings
+from engine.plan import Plan
+from engine.scenario_build import reduce_scenarios, scenarios_from_paths
+from engine.scenarios import Scenarios
+from engine.simulate import SimulationSpec, simulate_closes
+from engine.volatility import FitDiagnostics, VolatilityParams
+from market_data import SourceOptions, calendar_for
+
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+VALIDATION_CACHE = "validation-cache"  # beside the store: the model choice's validations
+CURRENT_SESSIONS = 20
+"""The night exits 7 for a critical alert still open and dated within this many sessions of
+its last close: a pipeline fails on what is happening, not on history nobody acknowledged
+(``carbon alerts check`` exits 7 for any open critical alert)."""
+
+Progress = Callable[[str, str], None]
+"""Called with (step, "start" | "done") around each step; the CLI draws bars or logs."""
+
+
+@dataclass(frozen=True)
+class MarketNight:
+    """One market tonight: its prices to the as-of date, its model and its simulated paths."""
+
+    source: MarketSource
+    rules: MarketRules
+    prices: pd.DataFrame
+    params: VolatilityParams
+    diagnostics: FitDiagnostics | None
+    closes: np.ndarray  # paths x trading days, day 1 is the next session
+    sessions: pd.DatetimeIndex  # the simulated trading days
+    input_hash: str
+    choice: ModelChoice | None = None  # None for a pinned model file
+
+    @cached_property
+    def fan(self) -> pd.DataFrame:
+        """Per simulated day, the ``FAN_QUANTILES`` of the close (for the report)."""
+        quantiles = (
+            np.quantile(self.closes, FAN_QUANTILES, axis=0).T
+            if self.closes.shape[1]
+            else np.empty((0, len(FAN_QUANTILES)))
+        )
+        return pd.DataFrame(quantiles, index=self.sessions, columns=FAN_QUANTILES)
+
+
+@dataclass(frozen=True)
+class EntityNight:
+    """One entity tonight: its plan and its risk, or the error that stopped it."""
+
+    entity: Entity
+    plan: Plan | None = None
+    evaluation: Evaluation | None = None
+    benchmark: Evaluation | None = None
+    frontier: pd.DataFrame | None = None
+    kpis: tuple[Kpi, ...] = ()
+    days_to_deadline: int = 0
+    scenarios: int = 0
+    error: EngineError | None = None
+    frontier_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Timings:
+    progress: Progress | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(name, "start")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            if self.progress:
+                self.progress(name, "done")
+
+
+def file_hash(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_market(
+    source: MarketSource,
+    as_of: dt.date | None,
+    deadlines: list[dt.date],
+    paths: int,
+    seed: int,
+    timings: Timings,
+    cache_dir: Path | None = None,
+    fmt: str | None = None,
+    options: SourceOptions | None = None,
+) -> MarketNight:
+    """Steps 1 and 2 for one market. Without a pinned model file the model is the validated
+    choice (``desk.models.choice``), its validation cached in ``cache_dir``."""
+    rules = market_rules(source.code)
+    with timings.step(f"load {source.code}"):
+        frame = load_sources(  # the data's warnings: `carbon data show`
+            (source.source,), rules, fmt or source.fmt, options or source.options
+        )
+        if as_of is not None:
+            frame = frame.loc[: pd.Timestamp(as_of)]
+            if frame.empty:
+                raise ConfigurationError(
+                    f"--as-of {as_of}: the {source.code.upper()} prices of {source.source} "
+                    "start after it"
+                )
+        content = pd.util.hash_pandas_object(frame[["close"]], index=True).to_numpy()
+        input_hash = hashlib.sha256(content.tobytes()).hexdigest()
+    calendar = calendar_for(rules.calendar)
+    index = pd.DatetimeIndex(frame.index)
+    choice = None
+    with timings.step(f"fit {source.code}"):
+        if source.model_file is not None:
+            params, diagnostics = load_pinned(source.model_file, source.allow_integrated), None
+            if params.last_date != index[-1].date().isoformat():
+                raise ConfigurationError(
+                    f"markets.{source.code}.model_file {source.model_file} was fitted on closes "
+                    f"to {params.last_date}, but tonight's prices end on {index[-1].date()}: "
+                    "pin a model of tonight's prices, or leave model_file out to fit one"
+                )
+        else:
+            choice = choose_model(
+                frame["close"], calendar.session_gaps(index), rules, cache_dir=cache_dir,
+                seed=seed,
+            )  # fmt: skip
+            params, diagnostics = choice.params, choice.diagnostics
+    # No session left (every cycle past its deadline): no paths, and each entity says so; the
+    # alert rules still run on the prices.
+    sessions = pd.DatetimeIndex(calendar.sessions(calendar.next_session(index[-1]), max(deadlines)))
+    with timings.step(f"simulate {source.code}"):
+        if len(sessions):
+            spec = SimulationSpec(paths=paths, days=len(sessions), seed=seed, band=rules.daily_band)
+            closes = simulate_closes(params, spec)
+        else:
+            closes = np.empty((paths, 0))
+    return MarketNight(
+        source, rules, frame, params, diagnostics, closes, sessions, input_hash, choice
+    )
+
+
+def optimiser_settings(fields: Any) -> OptimiserSettings:
+    """The optimiser's settings from a configuration's ``[optimiser]`` table or a command's
+    request, which name them alike (``lambda_``, ``liquidity_t``, ``impact``, ``tree_leaves``)."""
+    return OptimiserSettings(
+        lambda_=fields.lambda_, liquidity_t=fields.liquidity_t, impact=fields.impact,
+        tree_leaves=fields.tree_leaves,
+    )  # fmt: skip
+
+
+def plan_book(
+    book: ComplianceBook,
+    market: MarketNight,
+    days: int,
+    *,
+    seed: int,
+    every: int,
+    scenarios: int,
+    settings: OptimiserSettings,
+) -> tuple[ComplianceOptimiser, Scenarios, Plan]:
+    """The plan of ``book`` on the first ``days`` simulated days: scenarios every ``every``
+    days from the paths (all of them: the out-of-sample set), reduced to ``scenarios`` for the
+    optimiser, solved. Returns the optimiser (for re-solves), the full scenarios and the plan."""
+    full = scenarios_from_paths(
+        market.closes[:, :days], market.params.last_price, book, seed=seed, every=every
+    )
+    optimiser = ComplianceOptimiser(book, reduce_scenarios(full, min(scenarios, full.count)),
+                                    settings)  # fmt: skip
+    return optimiser, full, optimiser.solve()
+
+
+def plan_entity(
+    entity: Entity, market: MarketNight, config: DeskConfig, timings: Timings
+) -> EntityNight:
+    """Step 3 for one entity; an ``EngineError`` is caught into the result, not raised."""
+    book = entity.book
+    days = int((market.sessions <= pd.Timestamp(book.deadline)).sum())
+    try:
+        with timings.step(f"plan {entity.name}"):
+            if days < 2:
+                raise ConfigurationError(
+                    f"entity {entity.name}: {days} trading day(s) left before the deadline "
+                    f"{book.deadline}: nothing to plan"
+                )
+            run = config.run
+            settings = optimiser_settings(config.optimiser)
+            optimiser, full, plan = plan_book(
+                book, market, days, seed=run.seed, every=run.every, scenarios=run.scenarios,
+                settings=settings,
+            )  # fmt: skip
+        with timings.step(f"evaluate {entity.name}"):
+            evaluation = evaluate_plan(book, plan, full, settings)
+            last_dates = min(2, full.prices.shape[1] - 1)  # fewer dates near the deadline
+            benchmark = evaluate_deadline_buying(book, full, settings, last_dates=last_dates)
+    except EngineError as exc:
+        return EntityNight(entity, days_to_deadline=days, error=exc)
+    frontier, frontier_error = None, None
+    if config.optimiser.frontier:  # a failed point loses the frontier, not the plan
+        with timings.step(f"frontier {entity.name}"):
+            try:
+                frontier = optimiser.frontier(config.optimiser.frontier)
+            except EngineError as exc:
+                frontier_error = f"{type(exc).__name__}: {exc}"
+    kpis = entity_kpis(
+        book,
+        start_price=cycle_start_price(market.prices["close"], book.cycle_year),
+        price=market.params.last_price,
+        plan_cost=evaluation.expected_cost,
+        deadline_cost=benchmark.expected_cost,
+        targets=config.targets,
+    )
+    return EntityNight(
+        entity, plan, evaluation, benchmark, frontier, kpis, days, optimiser.scenarios.count,
+        None, frontier_error,
+    )  # fmt: skip
+
+
+def cycle_start_price(closes: pd.Series, cycle_year: int) -> float:
+    """The first close of the cycle's year; the last close when the year has not started in
+    the data (the return is then 0), the first one when the data starts later."""
+    inside = closes.loc[str(cycle_year) :]
+    if inside.empty:
+        return float(closes.iloc[-1])
+    return float(inside.iloc[0])
+
+
+@dataclass(frozen=True)
+class NightlyRun:
+    """What a night produced; ``exit_code`` is the run's (``desk.exit_codes``)."""
+
+    as_of: dt.date
+    folder: Path
+    markets: dict[str, MarketNight]
+    entities: tuple[EntityNight, ...]
+    alerts_new: tuple[dict[str, Any], ...]
+    alerts_open: tuple[dict[str, Any], ...]
+    alert_problems: tuple[str, ...]
+    record: dict[str, Any]
+    run_id: str
+    audit_head: str
+    exit_code: int
+
+
+def run_nightly(
+    config: DeskConfig,
+    *,
+    as_of: dt.date | None = None,
+    out: Path | None = None,
+    store: Path | None = None,
+    progress: Progress | None = None,
+) -> NightlyRun:
+    """The whole night (see the module). Raises for what stops every entity (bad market data,
+    no model); an entity's own failure is in its result and in the exit code."""
+    from desk import exit_codes
+    from desk.nightly.alerts import check_alerts
+    from desk.nightly.output import build_outputs
+    from desk.store.alerts import open_alert_store
+    from desk.store.runs import new_run_id, record_run
+    from desk.store.sqlite import store_path
+
+    timings = Timings(progress)
+    started = time.perf_counter()
+    path = store_path(store, config.run.store)
+    markets: dict[str, MarketNight] = {}
+    for code, source in config.markets.items():
+        deadlines = [e.book.deadline for e in config.entities if e.book.market == code]
+        if deadlines:
+            markets[code] = prepare_market(
+                source, as_of, deadlines, config.run.paths, config.run.seed, timings,
+                cache_folder(path.parent / VALIDATION_CACHE),
+            )  # fmt: skip
+    entities = tuple(
+        plan_entity(entity, markets[entity.book.market], config, timings)
+        for entity in config.entities
+    )
+    night = max(dt.date.fromisoformat(m.params.last_date) for m in markets.values())
+    conn = open_alert_store(path, key_file=config.audit_key_file)
+    try:
+        with timings.step("alerts"):
+            alerts = check_alerts(conn, config, markets, entities)
+        code = exit_codes.OK
+        failures = [e.error for e in entities if e.error is not None]
+        if failures:
+            code = (
+                exit_codes.INFEASIBLE
+                if any(isinstance(f, OptimisationError) for f in failures)
+                else exit_codes.CONFIG
+            )
+        elif current_critical(alerts.open, markets):
+            code = exit_codes.CRITICAL_ALERT
+        folder = (out or config.run.out) / night.isoformat()
+        run_id = new_run_id(night.isoformat())
+        with timings.step("write"):
+            outputs = build_outputs(
+                config, night, markets, entities, alerts, timings, started, path
+            )
+            outputs.record["run_id"] = run_id
+            write_folder_atomic(folder, outputs.writers)  # the record attests what was written
+            head = record_run(conn, run_id, night.isoformat(), code, outputs.record, outputs.plans)
+    finally:
+        conn.close()
+    return NightlyRun(
+        night, folder, markets, entities, tuple(alerts.new), tuple(alerts.open),
+        tuple(alerts.problems), outputs.record, run_id, head, code,
+    )  # fmt: skip
+
+
+def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
+    """The open critical alerts dated within ``CURRENT_SESSIONS`` sessions of the last close."""
+    cutoff = min(m.prices.index[-min(CURRENT_SESSIONS, len(m.prices))] for m in markets.values())
+    last = max(m.prices.index[-1] for m in markets.values())
+    return [
+        a for a in open_alerts
+        if a["severity"] == "critical" and a["state"] == "open"
+        and cutoff <= pd.Timestamp(a["date"]) <= last
+    ]  # fmt: skip
