@@ -38,7 +38,6 @@ from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import fit_volatility
 from strategies.base import DecisionView, Order, whole_tonnes_down, whole_tonnes_up
-from strategies.registry import register
 
 
 @dataclass(frozen=True)
@@ -210,6 +209,3 @@ class Optimised:
         when = view.cycle.sessions[view.cycle.index + days - 1]
         k = int(when.searchsorted(pd.Timestamp(date))) + 1
         return 0 if pd.Timestamp(date) <= view.date else min(k, days.size)
-
-
-register("optimised", Optimised)

@@ -25,7 +25,8 @@ from desk.config.desk import MarketSource
 from desk.config.sources import book_market
 from desk.models.choice import cache_folder
 from desk.models.simulate import prepare_output
-from desk.nightly.run import Timings, optimiser_settings, plan_book, prepare_market
+from desk.nightly.night import Timings
+from desk.nightly.run import optimiser_settings, plan_book, prepare_market
 from desk.report import draw_frontier
 from desk.store.files import write_all_atomic
 from engine.errors import ConfigurationError

@@ -23,7 +23,7 @@ from typing import Any
 from desk import report as r
 from desk.cli.common import finite
 from desk.config.desk import DeskConfig, entity_folder
-from desk.nightly.run import EntityNight, MarketNight, Timings, file_hash
+from desk.nightly.night import EntityNight, MarketNight, Timings, file_hash
 
 
 @dataclass

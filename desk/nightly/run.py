@@ -20,114 +20,42 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from desk import exit_codes
 from desk.config.desk import DeskConfig, Entity, MarketSource
 from desk.config.sources import load_sources
-from desk.models.choice import ModelChoice, cache_folder, choose_model
+from desk.models.choice import cache_folder, choose_model
 from desk.models.simulate import load_pinned
+from desk.nightly.alerts import check_alerts
+from desk.nightly.night import EntityNight, MarketNight, Progress, Timings
+from desk.nightly.output import build_outputs
+from desk.store.alerts import open_alert_store
 from desk.store.files import write_folder_atomic
+from desk.store.runs import new_run_id, record_run
+from desk.store.sqlite import store_path
 from engine.book import ComplianceBook
 from engine.errors import ConfigurationError, EngineError, OptimisationError
-from engine.evaluate import Evaluation, evaluate_deadline_buying, evaluate_plan
-from engine.kpi import Kpi, entity_kpis
-from engine.markets import MarketRules, market_rules
+from engine.evaluate import evaluate_deadline_buying, evaluate_plan
+from engine.kpi import entity_kpis
+from engine.markets import market_rules
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.plan import Plan
 from engine.scenario_build import reduce_scenarios, scenarios_from_paths
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
-from engine.volatility import FitDiagnostics, VolatilityParams
 from market_data import SourceOptions, calendar_for
 
-FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 VALIDATION_CACHE = "validation-cache"  # beside the store: the model choice's validations
 CURRENT_SESSIONS = 20
 """The night exits 7 for a critical alert still open and dated within this many sessions of
 its last close: a pipeline fails on what is happening, not on history nobody acknowledged
 (``carbon alerts check`` exits 7 for any open critical alert)."""
-
-Progress = Callable[[str, str], None]
-"""Called with (step, "start" | "done") around each step; the CLI draws bars or logs."""
-
-
-@dataclass(frozen=True)
-class MarketNight:
-    """One market tonight: its prices to the as-of date, its model and its simulated paths."""
-
-    source: MarketSource
-    rules: MarketRules
-    prices: pd.DataFrame
-    params: VolatilityParams
-    diagnostics: FitDiagnostics | None
-    closes: np.ndarray  # paths x trading days, day 1 is the next session
-    sessions: pd.DatetimeIndex  # the simulated trading days
-    input_hash: str
-    choice: ModelChoice | None = None  # None for a pinned model file
-
-    @cached_property
-    def fan(self) -> pd.DataFrame:
-        """Per simulated day, the ``FAN_QUANTILES`` of the close (for the report)."""
-        quantiles = (
-            np.quantile(self.closes, FAN_QUANTILES, axis=0).T
-            if self.closes.shape[1]
-            else np.empty((0, len(FAN_QUANTILES)))
-        )
-        return pd.DataFrame(quantiles, index=self.sessions, columns=FAN_QUANTILES)
-
-
-@dataclass(frozen=True)
-class EntityNight:
-    """One entity tonight: its plan and its risk, or the error that stopped it."""
-
-    entity: Entity
-    plan: Plan | None = None
-    evaluation: Evaluation | None = None
-    benchmark: Evaluation | None = None
-    frontier: pd.DataFrame | None = None
-    kpis: tuple[Kpi, ...] = ()
-    days_to_deadline: int = 0
-    scenarios: int = 0
-    error: EngineError | None = None
-    frontier_error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass
-class Timings:
-    progress: Progress | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(name, "start")
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-            if self.progress:
-                self.progress(name, "done")
-
-
-def file_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def prepare_market(
@@ -301,13 +229,6 @@ def run_nightly(
 ) -> NightlyRun:
     """The whole night (see the module). Raises for what stops every entity (bad market data,
     no model); an entity's own failure is in its result and in the exit code."""
-    from desk import exit_codes
-    from desk.nightly.alerts import check_alerts
-    from desk.nightly.output import build_outputs
-    from desk.store.alerts import open_alert_store
-    from desk.store.runs import new_run_id, record_run
-    from desk.store.sqlite import store_path
-
     timings = Timings(progress)
     started = time.perf_counter()
     path = store_path(store, config.run.store)
