@@ -27,7 +27,6 @@ from backtest.event import run_backtest
 from backtest.history import compare, cost_table, stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.result import BacktestResult, PathResults
-from desk.cli.common import finite
 from desk.config.book import load_book
 from desk.config.desk import default_config_path
 from desk.config.sources import book_market, load_sources
@@ -35,6 +34,7 @@ from desk.models.choice import cache_folder, choose_model
 from desk.models.simulate import prepare_output
 from desk.store.files import write_all_atomic
 from engine.errors import ConfigurationError
+from engine.jsonable import jsonable
 from engine.markets import market_rules
 from engine.simulate import SimulationSpec, simulate_closes
 from market_data import REFERENCE, SourceOptions, calendar_for
@@ -253,13 +253,7 @@ def _path_by_path(strategy, paths, cycle, prefix, sessions, obligation, fills, m
 
 
 def _json(record: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(finite(record), indent=2, default=_plain) + "\n")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
+    path.write_text(json.dumps(jsonable(record), indent=2) + "\n")
 
 
 def _cost_bars(

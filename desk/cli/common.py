@@ -12,7 +12,6 @@ against the package that owns it.
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import select
 import shlex
@@ -78,10 +77,12 @@ def seed_option(what: str = "paths"):
                         show_default=True, help=f"The same seed, the same {what}.")  # fmt: skip
 
 
-def out_option(default: str, what: str):
-    """``--out``: the folder a command writes ``what`` into."""
+def out_option(default: str | None, what: str):
+    """``--out``: the folder a command writes ``what`` into (``default`` None: the command
+    says in ``what`` where they go without it)."""
     return click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path(default), show_default=True,
+                        default=None if default is None else Path(default),
+                        show_default=default is not None,
                         help=f"Folder for {what}.")  # fmt: skip
 
 
@@ -283,17 +284,6 @@ def _exit_code(exc: Exception) -> int:
     if isinstance(exc, ConfigurationError):
         return exit_codes.CONFIG
     return exit_codes.FAILURE
-
-
-def finite(value: Any) -> Any:
-    """JSON has no NaN: NaN becomes null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    return value
 
 
 def given(ctx: click.Context, name: str) -> bool:

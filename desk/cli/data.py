@@ -14,11 +14,11 @@ from desk import exit_codes
 from desk.cli.common import (
     SOURCE_OPTION,
     CarbonGroup,
-    finite,
     read_options,
     source_options,
 )
 from desk.config.sources import load_sources
+from engine.jsonable import jsonable
 from engine.markets import market_rules
 
 
@@ -40,7 +40,7 @@ def data_show(source: str, market: str, fmt: str, as_json: bool, **kwargs: Any) 
     frame = load_sources((source,), rules, fmt, source_options(kwargs))
     summary = summarise(frame, rules)
     if as_json:
-        click.echo(json.dumps(finite(summary.to_dict())))
+        click.echo(json.dumps(jsonable(summary.to_dict())))
         return
     _print_summary(summary)
 
@@ -128,7 +128,7 @@ def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any
                 "value": p.value,
                 "message": p.message,
             }
-            click.echo(json.dumps(finite(record), default=str))
+            click.echo(json.dumps(jsonable(record)))
     else:
         for p in report.problems:
             click.echo(f"{p.severity}: {p}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from desk import exit_codes
-from desk.cli.common import say, stream_gone
+from desk.cli.common import STORE_OPTION, out_option, say, stream_gone
 
 
 def _progress(quiet: bool, log_format: str):
@@ -55,11 +55,8 @@ def _progress(quiet: bool, log_format: str):
               "the packaged example on the embedded reference market.")  # fmt: skip
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Plan as of this date: prices after it are ignored (default: all).")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Where run folders go (default: the configuration's [run] out).")  # fmt: skip
-@click.option("--store", type=click.Path(dir_okay=False, path_type=Path),
-              help="The alert and run store (default: CARBON_STORE, then the configuration, "
-              "then ~/.local/share/carbon-desk/store.sqlite).")  # fmt: skip
+@out_option(None, "the run folders (default: the configuration's [run] out)")
+@STORE_OPTION
 @click.option("--quiet", is_flag=True, help="No progress; only the summary and errors.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: a JSON object a line on stderr per step.")  # fmt: skip

@@ -31,6 +31,7 @@ from desk.report import draw_frontier
 from desk.store.files import write_all_atomic
 from engine.errors import ConfigurationError
 from engine.evaluate import Evaluation, evaluate_plan
+from engine.jsonable import jsonable
 from engine.plan import Plan
 from market_data import SourceOptions
 
@@ -102,7 +103,7 @@ def run_optimise(request: OptimiseRequest) -> OptimiseRun:
     }
     writers: dict[Path, Any] = {
         request.out / "plan.json": lambda path: path.write_text(
-            json.dumps(record, indent=2, default=float) + "\n"
+            json.dumps(jsonable(record), indent=2) + "\n"
         ),
         request.out / "plan.csv": lambda path: plan.schedule().to_csv(path, float_format="%.2f"),
     }

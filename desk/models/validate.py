@@ -20,6 +20,7 @@ import pandas as pd
 
 from desk.store.files import write_all_atomic
 from engine.errors import ModelError
+from engine.jsonable import jsonable
 from engine.markets import MarketRules
 from engine.validation import ValidationResult, ValidationSpec, month_end_origins, validate
 from engine.validation.choice import POOLED_EARLY
@@ -64,7 +65,9 @@ def write_validation(
         {
             out / "validation.html": lambda p: p.write_text(_page(result, rules, source), "utf-8"),
             out / "scores.csv": lambda p: scores.to_csv(p, index=False, float_format="%.6g"),
-            out / "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"),
+            out / "summary.json": lambda p: p.write_text(
+                json.dumps(jsonable(summary), indent=2) + "\n"
+            ),
         }
     )
 

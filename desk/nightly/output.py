@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from desk import report as r
-from desk.cli.common import finite
 from desk.config.desk import DeskConfig, entity_folder
 from desk.nightly.night import EntityNight, MarketNight, Timings, file_hash
+from engine.jsonable import jsonable
 
 
 @dataclass
@@ -64,13 +64,13 @@ def plan_record(night: EntityNight, market: MarketNight, config: DeskConfig) -> 
         "coverage": book.coverage(),
     }
     if night.error is not None:
-        return finite({**base, "error": {"type": type(night.error).__name__,
+        return jsonable({**base, "error": {"type": type(night.error).__name__,
                                          "message": str(night.error)}})  # fmt: skip
     assert night.plan is not None and night.evaluation is not None
     assert night.benchmark is not None
     plan = night.plan.to_dict()
     plan.pop("scenario_cost", None)  # per scenario: in the optimiser, not the record
-    return finite({
+    return jsonable({
         **base,
         "scenarios": night.scenarios,
         "paths": config.run.paths,
@@ -97,7 +97,7 @@ def build_outputs(
 ) -> Outputs:
     write_started = time.perf_counter()  # called inside the "write" step
     plans = {e.entity.name: plan_record(e, markets[e.entity.book.market], config) for e in entities}
-    metrics = finite({
+    metrics = jsonable({
         "as_of": night.isoformat(),
         "entities": {
             name: {k: plan.get(k) for k in ("coverage", "out_of_sample", "buy_at_deadline",
@@ -128,7 +128,7 @@ def build_outputs(
     for e in entities:
         inputs[f"book_{e.entity.name}"] = {"path": str(e.entity.book_path),
                                            "sha256": file_hash(e.entity.book_path)}  # fmt: skip
-    record: dict[str, Any] = finite({
+    record: dict[str, Any] = jsonable({
         "as_of": night.isoformat(),
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "inputs": inputs,
@@ -163,7 +163,7 @@ def build_outputs(
             )
         if e.frontier is not None:
             writers[f"{folder}/frontier.csv"] = lambda path, f=e.frontier: f.to_csv(path)
-    writers["alerts.json"] = dump(finite({"new": list(alerts.new), "open": list(alerts.open),
+    writers["alerts.json"] = dump(jsonable({"new": list(alerts.new), "open": list(alerts.open),
                                           "problems": list(alerts.problems)}))  # fmt: skip
     writers["metrics.json"] = dump(metrics)
 

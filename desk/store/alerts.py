@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from desk.store.sqlite import (
 )
 from engine.alerts.records import SEVERITIES, Alert, Severity
 from engine.errors import ConfigurationError
+from engine.jsonable import jsonable
 
 State = Literal["open", "acknowledged", "resolved"]
 STATES: tuple[State, ...] = ("open", "acknowledged", "resolved")
@@ -211,24 +211,6 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)  # type: ignore[arg-type]
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: mappings with string keys, lists, finite numbers (NaN and inf become
-    null), dates as ISO text, numpy scalars as Python numbers."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
 def insert_alerts(
     conn: sqlite3.Connection,
     alerts: Iterable[Alert],
@@ -255,8 +237,8 @@ def insert_alerts(
                 alert.date.isoformat(),
                 alert.severity,
                 alert.message,
-                audit.canonical(_plain(alert.figures)),
-                audit.canonical(_plain(alert.parameters)),
+                audit.canonical(jsonable(alert.figures)),
+                audit.canonical(jsonable(alert.parameters)),
                 source,
                 now,
             ),
