@@ -12,13 +12,13 @@ import click
 from desk.cli.common import LazyGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    # name: ("module:attribute", short help: the command's own first line, checked by a test)
+    # name: ("module:attribute", the command's own short help: tests/desk/cli/test_help.py)
     "alerts": ("desk.cli.alerts:alerts",
                "Alerts: check the rules on prices, list them, acknowledge and resolve them."),
     "audit": ("desk.cli.audit:audit_group",
-              "The audit chain of the store: verify it, show what it records, manage its key."),
+              "The store's audit chain: verify it, print its head, manage its key."),
     "backtest": ("desk.cli.backtest:backtest_command",
-                 'Backtest a strategy against the others and "buy at the deadline":...'),
+                 'Backtest a strategy against the others and "buy at the deadline".'),
     "data": ("desk.cli.data:data",
              "Market data: look at a price history, or check a file before using it."),
     "init": ("desk.cli.nightly:init_command",
@@ -26,11 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("desk.cli.model:model",
               "Volatility models: validate them on a price history by their forecasts."),
     "nightly": ("desk.cli.nightly:nightly_command",
-                "Tonight's run: data, model and scenarios, a plan per entity with its risk out..."),
+                "Tonight's run: plans with their risk, alerts, KPIs and the report."),
     "optimise": ("desk.cli.optimise:optimise_command",
-                 "Tomorrow's plan for a compliance book: trades, hedge, CCER use, reserve,..."),
+                 "Tomorrow's plan for one compliance book, with its risk out of sample."),
     "simulate": ("desk.cli.simulate:simulate_command",
-                 "Fit the volatility model, simulate prices and write the fan chart (PNG), the..."),
+                 "Fit the volatility model and simulate prices: fan chart, quantiles, model."),
 }  # fmt: skip
 
 

@@ -297,7 +297,7 @@ def list_command(
 @STORE_OPTION
 @JSON_OPTION
 def show_command(alert_id: int, config_path: Path | None, store: Path | None, as_json: bool):
-    """One alert in full: figures, parameters, state, history and deliveries."""
+    """The alert ALERT_ID in full: figures, parameters, state, history and deliveries."""
     from rich.table import Table
 
     from desk.cli.tables import OutputConsole
@@ -403,7 +403,7 @@ def _move_command(target: str):
                 )
 
     command.__doc__ = (
-        f"{verb.capitalize()} alerts by id, all or none "
+        f"{verb.capitalize()} the alerts ALERT_IDS (their ids), all or none "
         f"({'open' if target == 'acknowledged' else 'open or acknowledged'} ones)."
     )
     return command

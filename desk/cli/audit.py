@@ -54,7 +54,11 @@ def _open(store: Path | None, config_path: Path | None, key_file: Path | None):
     return conn
 
 
-@click.group(name="audit", cls=CarbonGroup)
+@click.group(
+    name="audit",
+    cls=CarbonGroup,
+    short_help="The store's audit chain: verify it, print its head, manage its key.",
+)
 def audit_group() -> None:
     """The audit chain of the store: every alert, change of state, delivery, watermark, run and
     plan, each entry hashed with the one before and authenticated by the audit key.

@@ -19,7 +19,9 @@ from desk.cli.common import (
 )
 
 
-@click.command("backtest")
+@click.command(
+    "backtest", short_help='Backtest a strategy against the others and "buy at the deadline".'
+)
 @click.option(
     "--strategy",
     required=True,

@@ -109,7 +109,7 @@ def _print_summary(summary: Any) -> None:
 @read_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line per problem.")
 def data_validate(path: str, market: str, fmt: str, as_json: bool, **kwargs: Any) -> None:
-    """Check a price file; list every problem with its row, column and value.
+    """Check the price file PATH; list every problem with its row, column and value.
 
     Exits 3 when the file has errors (warnings alone exit 0).
     """

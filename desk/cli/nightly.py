@@ -49,7 +49,9 @@ def _progress(quiet: bool, log_format: str):
     return show, bar
 
 
-@click.command("nightly")
+@click.command(
+    "nightly", short_help="Tonight's run: plans with their risk, alerts, KPIs and the report."
+)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The desk configuration (TOML; `carbon init` writes an example). Default: "
               "the packaged example on the embedded reference market.")  # fmt: skip

@@ -18,7 +18,10 @@ from desk.cli.common import (
 )
 
 
-@click.command("optimise")
+@click.command(
+    "optimise",
+    short_help="Tomorrow's plan for one compliance book, with its risk out of sample.",
+)
 @book_option(required=True)
 @SOURCE_OPTION
 @book_read_options

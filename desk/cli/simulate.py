@@ -21,7 +21,10 @@ from desk.cli.common import (
 from engine.markets import market_rules
 
 
-@click.command("simulate")
+@click.command(
+    "simulate",
+    short_help="Fit the volatility model and simulate prices: fan chart, quantiles, model.",
+)
 @SOURCE_OPTION
 @read_options
 @click.option(

@@ -15,8 +15,16 @@ def test_nan_and_infinities_become_null_at_any_depth():
 
 
 def test_numpy_and_pandas_values_become_python_ones():
-    out = jsonable({"n": np.int64(3), "x": np.float32(0.5), "arr": np.array([1.0, np.nan]),
-                    "day": pd.Timestamp("2024-12-31"), "at": pd.Timestamp("2024-12-31 15:00")})  # fmt: skip
+    out = jsonable(
+        {
+            "n": np.int64(3),
+            "x": np.float32(0.5),
+            "arr": np.array([1.0, np.nan]),
+            "day": pd.Timestamp("2024-12-31"),
+            "at": pd.Timestamp("2024-12-31 15:00"),
+        }
+    )
+    assert out["arr"] == [1.0, None] and out["day"] == "2024-12-31"
     assert out == {"n": 3, "x": 0.5, "arr": [1.0, None], "day": "2024-12-31",
                    "at": "2024-12-31T15:00:00"}  # fmt: skip
     assert type(out["n"]) is int and type(out["x"]) is float
