@@ -52,6 +52,7 @@ from typing import Any
 
 from desk.alerts.notify import JsonLinesNotifier, Notifier, WebhookNotifier
 from desk.store.redact import REDACTED, is_secret_name, redact_url
+from desk.store.sqlite import STORE_FILE, USER_STORE, named_store
 from engine.alerts import AlertRules, Response, responses_from_dict
 from engine.alerts.settings import RULE_TYPES
 from engine.errors import ConfigurationError
@@ -90,7 +91,7 @@ class AlertConfig:
 @dataclass(frozen=True)
 class AlertFile:
     """What ``carbon alerts ... --config FILE`` reads from a file: its ``[alerts]`` section and
-    its ``[run] store`` (``None`` when it names none)."""
+    its store (``[run] store``; ``store.sqlite`` beside the file when it names none)."""
 
     path: Path
     section: Mapping[str, Any]
@@ -255,7 +256,8 @@ def _responses(table: object) -> dict[str, Response]:
 
 def read_alert_file(path: str | Path) -> AlertFile:
     """The ``[alerts]`` section and the ``[run] store`` of a TOML file (other sections, those
-    of the nightly configuration, are left to their readers). A relative store path is read
+    of the nightly configuration, are left to their readers). No store named: ``store.sqlite``
+    beside the file; ``user``: the per-user store. A relative store path is read
     from the file's folder."""
     path = Path(path).expanduser()
     if not path.is_file():
@@ -271,9 +273,13 @@ def read_alert_file(path: str | Path) -> AlertFile:
     store = run.get("store") if isinstance(run, Mapping) else None
     if store is not None and not isinstance(store, str):
         raise ConfigurationError(f"{path}: run.store = {store!r}: must be a path (a string)")
-    if store is not None:
-        if not store.strip():
-            raise ConfigurationError(f"{path}: run.store = '': must name a file (or be left out)")
+    if store is not None and not store.strip():
+        raise ConfigurationError(f"{path}: run.store = '': must name a file (or be left out)")
+    if store is None:  # a desk's store lives with its configuration
+        store = path.parent / STORE_FILE
+    elif store.strip() == USER_STORE:
+        store = named_store(store)
+    else:
         resolved = Path(store).expanduser()
         store = resolved if resolved.is_absolute() else path.parent / resolved
     audit_table = data.get("audit", {})

@@ -50,7 +50,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Exit codes: 0 ok, 1 unexpected error, 2 wrong usage,
     3 bad or missing market data, 4 impossible configuration,
     5 no usable volatility model, 6 no feasible plan,
-    7 a critical alert is open, 8 the audit chain is broken,
+    7 done, and a critical alert is open (not acknowledged),
+    8 the audit chain is broken,
     9 the validated model is in the Basel red zone,
     141 the reader of the output went away (| head).
     """

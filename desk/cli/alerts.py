@@ -65,7 +65,7 @@ def alerts() -> None:
     """Alerts: check the rules on prices, list them, acknowledge and resolve them.
 
     \b
-    check exits 7 when a critical alert is open after the check (for cron and CI),
+    check exits 7 when a critical alert is open (not acknowledged) after the check,
     5 when the volatility model could not be fitted (the price alerts are stored),
     3 for bad market data, 4 for a bad configuration or store, 0 otherwise.
     ack and resolve exit 4 for an unknown id or a change the states do not allow.
@@ -111,7 +111,8 @@ def check_command(
     new), store the new alerts, notify, and print them.
 
     The market decides the default rules (CEA: the band-lock rule on; EUA: off); --config
-    overrides them. Exits 7 when a critical alert of the instrument is open after the check.
+    overrides them. Exits 7 when a critical alert of the instrument or its books is open
+    (not acknowledged) after the check.
     """
     import pandas as pd
 
@@ -161,8 +162,10 @@ def check_command(
 
 
 def _print_check(result: Any, path: Path, as_json: bool) -> None:
+    from desk.cli.tables import newest_first
+
     if as_json:
-        for alert in result.new:
+        for alert in newest_first(result.new):
             click.echo(json.dumps(alert.to_dict(), ensure_ascii=False))
     elif result.new:
         _print_table(result.new, "New alerts")
@@ -210,29 +213,22 @@ def _print_check(result: Any, path: Path, as_json: bool) -> None:
 
 
 def _print_table(alerts: Any, title: str) -> None:
-    """A table for people: one alert a row. The instrument has a column only when the alerts
-    are about more than one; off a terminal (cron mail, a pipe) rows are not wrapped."""
-    from rich import box
-    from rich.table import Table
-
-    from desk.cli.tables import OutputConsole
+    """A table for people: one alert a row, newest first (as in the report). The instrument
+    has a column only when the alerts are about more than one."""
+    from desk.cli.tables import newest_first, print_table
 
     instruments = sorted({a.instrument for a in alerts})
     if len(instruments) == 1:
         title = f"{title}: {instruments[0]}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    names = ["id", "date", *(["instrument"] if len(instruments) > 1 else []), "rule"]
-    for name in (*names, "severity", "state"):
-        table.add_column(name, no_wrap=True, justify="right" if name == "id" else "left")
-    table.add_column("message", overflow="fold")
-    for a in alerts:
-        where = [a.instrument] if len(instruments) > 1 else []
-        severity = f"[{SEVERITY_STYLE[a.severity]}]{a.severity}[/]"
-        table.add_row(str(a.id), a.date.isoformat(), *where, a.rule, severity, a.state, a.message)
-    console = OutputConsole()
-    if not console.is_terminal:
-        console = OutputConsole(width=max(console.width, 240))
-    console.print(table)
+    several = len(instruments) > 1
+    columns = ["id", "date", *(["instrument"] if several else []), "rule", "severity", "state",
+               "message"]  # fmt: skip
+    rows = [
+        [str(a.id), a.date.isoformat(), *([a.instrument] if several else []), a.rule,
+         a.severity, a.state, a.message]
+        for a in newest_first(alerts)
+    ]  # fmt: skip
+    print_table(columns, rows, title=title, styles=SEVERITY_STYLE)
 
 
 @alerts.command("list")
@@ -264,7 +260,7 @@ def list_command(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """List stored alerts, oldest trading date first."""
+    """List stored alerts, newest trading date first (the order of the report)."""
     from desk.store import alerts as alert_store
 
     states = {"active": ("open", "acknowledged"), "all": None}.get(state, (state,))
@@ -282,8 +278,10 @@ def list_command(
         )
     finally:
         conn.close()
+    from desk.cli.tables import newest_first
+
     if as_json:
-        for alert in found:
+        for alert in newest_first(found):
             click.echo(json.dumps(alert.to_dict(), ensure_ascii=False))
     elif found:
         _print_table(found, f"{len(found)} alert{'' if len(found) == 1 else 's'} ({state})")
@@ -298,9 +296,7 @@ def list_command(
 @JSON_OPTION
 def show_command(alert_id: int, config_path: Path | None, store: Path | None, as_json: bool):
     """The alert ALERT_ID in full: figures, parameters, state, history and deliveries."""
-    from rich.table import Table
-
-    from desk.cli.tables import OutputConsole
+    from desk.cli.tables import currency_of, figure, print_table
     from desk.store import alerts as alert_store
     from desk.store import audit
 
@@ -333,24 +329,22 @@ def show_command(alert_id: int, config_path: Path | None, store: Path | None, as
         record = alert.to_dict() | {"history": events, "deliveries": sent}
         click.echo(json.dumps(record, ensure_ascii=False))
         return
-    table = Table(title=f"Alert {alert.id} ({alert.key})", show_header=False)
-    table.add_column("what", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
+    currency = currency_of(alert.instrument)
+    rows = []
     for name, value in alert.to_dict().items():
         if name in ("figures", "parameters"):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
+            value = ", ".join(f"{k.replace('_', ' ')} {figure(k, v, currency)}"
+                              for k, v in value.items())  # fmt: skip
         if value is not None and name not in ("id", "key"):
-            table.add_row(name.replace("_", " "), str(value))
+            rows.append([name.replace("_", " "), str(value)])
     for event in events:
-        table.add_row("audit", f"{event['event']} at {event['recorded_at']} (entry {event['seq']})")
+        rows.append(["audit", f"{event['event']} at {event['recorded_at']} (entry {event['seq']})"])
     for d in sent:
         error = f", {d['last_error']}" if d["last_error"] else ""
-        table.add_row(
-            "delivery",
-            f"{d['notifier']}: {d['status']} after {d['attempts']} "
-            f"tr{'y' if d['attempts'] == 1 else 'ies'}{error}",
-        )
-    OutputConsole().print(table)
+        tries = f"tr{'y' if d['attempts'] == 1 else 'ies'}"
+        rows.append(["delivery", f"{d['notifier']}: {d['status']} after {d['attempts']} {tries}"
+                                 f"{error}"])  # fmt: skip
+    print_table(["what", "value"], rows, title=f"Alert {alert.id} ({alert.key})", header=False)
 
 
 def _login() -> str:

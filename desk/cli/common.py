@@ -56,8 +56,9 @@ STORE_OPTION = click.option(
     "--store",
     "store",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The store file (default: $CARBON_STORE, then [run] store of --config, then "
-    "~/.local/share/carbon-desk/store.sqlite).",
+    help="The store file, or 'user' for the per-user store (~/.local/share/carbon-desk/"
+    "store.sqlite). Default: $CARBON_STORE, then [run] store of --config, then store.sqlite "
+    "beside --config (in the working directory without it).",
 )
 
 

@@ -54,50 +54,49 @@ def _number(value: float, spec: str, suffix: str = "") -> str:
 
 
 def _print_summary(summary: Any) -> None:
-    from rich.table import Table
-
-    from desk.cli.tables import OutputConsole
+    from desk.cli.tables import print_table
 
     unit = f" {summary.currency}/t"
-    table = Table(title=f"{summary.market.upper()} prices from {summary.source}", show_header=False)
-    table.add_column("what", style="bold")
-    table.add_column("value")
-    table.add_row("range", f"{summary.first} to {summary.last}")
-    table.add_row("rows", f"{summary.rows:,}")
-    table.add_row("last close", _number(summary.last_close, ",.2f", unit))
-    table.add_row(
+    rows: list[tuple[str, str]] = []
+
+    def add(what: str, value: str) -> None:
+        rows.append((what, value))
+
+    add("range", f"{summary.first} to {summary.last}")
+    add("rows", f"{summary.rows:,}")
+    add("last close", _number(summary.last_close, ",.2f", unit))
+    add(
         "low / high close",
         f"{_number(summary.min_close, ',.2f')} / {_number(summary.max_close, ',.2f', unit)}",
     )
-    table.add_row(
+    add(
         "daily log return",
         f"mean {_number(summary.mean_return_pct, '+.3f', '%')}, "
         f"s.d. {_number(summary.daily_vol_pct, '.2f', '%')} "
         f"({_number(summary.annual_vol_pct, '.1f', '%')} a year)",
     )
-    table.add_row(
+    add(
         "largest moves",
         f"{_number(summary.largest_rise_pct, '+.2f', '%')} / "
         f"{_number(summary.largest_fall_pct, '+.2f', '%')} between consecutive trading days",
     )
-    table.add_row("unchanged closes", _number(summary.unchanged_share_pct, ".1f", "% of days"))
-    table.add_row(
+    add("unchanged closes", _number(summary.unchanged_share_pct, ".1f", "% of days"))
+    add(
         "gaps",
         f"{summary.sessions_missing:,} of {summary.sessions_expected:,} trading days missing",
     )
     for gap in summary.longest_gaps:
-        table.add_row("", f"{gap.missing_sessions} missing between {gap.after} and {gap.before}")
+        add("", f"{gap.missing_sessions} missing between {gap.after} and {gap.before}")
     for day, before, after in summary.basis_changes:
-        table.add_row("price basis", f"{before} -> {after} on {day}")
-    table.add_row("warnings", str(len(summary.warnings)))
+        add("price basis", f"{before} -> {after} on {day}")
+    add("warnings", str(len(summary.warnings)))
     if summary.flagged:
         kinds = ", ".join(f"{check} {count:,}" for check, count in summary.flagged)
-        table.add_row("flagged", f"{_plural(sum(c for _, c in summary.flagged), 'row')} ({kinds})")
+        add("flagged", f"{_plural(sum(c for _, c in summary.flagged), 'row')} ({kinds})")
     if summary.left_out:
-        table.add_row(
-            "left out", f"{_plural(len(summary.left_out), 'outlier')} (--keep-outliers keeps them)"
-        )
-    OutputConsole().print(table)
+        add("left out", f"{_plural(len(summary.left_out), 'outlier')} (--keep-outliers keeps them)")
+    title = f"{summary.market.upper()} prices from {summary.source}"
+    print_table(["what", "value"], rows, title=title, header=False)
     for text in summary.warnings[:5]:  # plain lines: one warning a line, for grep
         click.echo(f"warning: {text}")
     if len(summary.warnings) > 5:

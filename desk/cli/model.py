@@ -87,9 +87,8 @@ def model_validate_command(
     Christoffersen, Basel traffic light). Ranks the candidates by out-of-sample CRPS.
     Exits 9 when the chosen model is in the Basel red zone."""
     import pandas as pd
-    from rich.table import Table
 
-    from desk.cli.tables import OutputConsole
+    from desk.cli.tables import print_table
     from desk.config.sources import load_sources
     from desk.models.simulate import prepare_output
     from desk.models.validate import validate_prices, write_validation
@@ -126,17 +125,19 @@ def model_validate_command(
         frame, rules, spec, chosen, pd.Timestamp(since) if since is not None else None
     )
     files = write_validation(result, rules, " + ".join(sources), out)
-    table = Table("rank", "model", "score", "90 % band, 1-20", "90 % band, all", "zone")
+    rows = []
     for name, row in result.summary.iterrows():
-        table.add_row(
-            str(row["rank"]),
-            str(name),
-            f"{row['score']:.3f}",
-            f"{row['cover90_early']:.1%}",
-            f"{row['cover90_all']:.1%}",
-            row["zone"],
+        rows.append(
+            (
+                str(row["rank"]),
+                str(name),
+                f"{row['score']:.3f}",
+                f"{row['cover90_early']:.1%}",
+                f"{row['cover90_all']:.1%}",
+                row["zone"],
+            )
         )
-    OutputConsole().print(table)
+    print_table(["rank", "model", "score", "90 % band, 1-20", "90 % band, all", "zone"], rows)
     click.echo(f"chosen: {result.reason}")
     for path in files:
         click.echo(f"wrote {path}")

@@ -76,7 +76,8 @@ def nightly_command(
     \b
     Exit codes: 0 ok; 3 bad market data; 4 invalid configuration (or an entity whose book
     cannot be planned); 5 no usable model; 6 an entity's plan is infeasible or its solvers
-    failed (the other entities are still planned and written); 7 a critical alert is open.
+    failed (the other entities are still planned and written); 7 a critical alert of the
+    night's markets or entities is open (not acknowledged: `carbon alerts ack` it).
     """
     from desk.config.desk import load_config
     from desk.nightly.run import run_nightly
@@ -104,6 +105,7 @@ def _summary(run) -> dict:
     return {"event": "run done", "as_of": run.as_of.isoformat(), "run_id": run.run_id,
             "folder": str(run.folder), "exit_code": run.exit_code, "audit_head": run.audit_head,
             "alerts_new": len(run.alerts_new), "alerts_open": len(run.alerts_open),
+            "alerts_critical": len(run.alerts_critical),
             "entities": run.record["entities"], "problems": list(run.alert_problems),
             "seconds": run.record["timings_s"].get("total")}  # fmt: skip
 
@@ -121,9 +123,11 @@ def _print_summary(run) -> None:
             f"{ev.shortfall_probability:.1%} (buy at the deadline: E[cost] "
             f"{bench.expected_cost:,.0f})"
         )
-    critical = sum(a["severity"] == "critical" for a in run.alerts_open)
+    critical = len(run.alerts_critical)
     click.echo(
-        f"alerts: {len(run.alerts_new)} new, {len(run.alerts_open)} open ({critical} critical)"
+        f"alerts: {len(run.alerts_new)} new, {len(run.alerts_open)} open or acknowledged, "
+        f"{critical} critical not acknowledged"
+        + (" (carbon alerts list --state open --severity critical)" if critical else "")
     )
     for problem in run.alert_problems:
         click.echo(f"warning: {problem}")

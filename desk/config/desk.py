@@ -29,6 +29,7 @@ from desk.config.schema import (
     validate,
 )
 from desk.store.redact import redact_text
+from desk.store.sqlite import STORE_FILE, USER_STORE, named_store
 from engine.book import ComplianceBook
 from engine.errors import ConfigurationError
 from engine.markets import MARKETS
@@ -145,8 +146,12 @@ def _folder(path: Path, key: str, value: str, base: Path) -> Path:
     return folder
 
 
-def _store_file(path: Path, value: str, base: Path) -> Path:
-    store = _resolve(base, value)
+def _store_file(path: Path, value: str | None, base: Path) -> Path:
+    """``[run] store``: a path read from ``base``; ``user`` the per-user store; left out,
+    ``store.sqlite`` in ``base`` (a desk's store lives with its configuration)."""
+    if value is not None and value.strip() == USER_STORE:
+        return named_store(value)
+    store = base / STORE_FILE if value is None else _resolve(base, value)
     if store.exists() and not store.is_file():
         raise _fail(path, "run.store", value, "names a folder or a device, not a store file")
     for parent in store.parents:
@@ -164,7 +169,7 @@ def _run(path: Path, model: RunModel, base: Path) -> RunSettings:
         scenarios=model.scenarios,
         every=model.every,
         out=_folder(path, "run.out", model.out, base),
-        store=None if model.store is None else _store_file(path, model.store, base),
+        store=_store_file(path, model.store, base),
     )
 
 

@@ -21,7 +21,7 @@ from desk.alerts.check import instrument_for, source_key
 from desk.alerts.notify import notifier_levels
 from desk.alerts.settings import parse_alert_config
 from desk.config.desk import DeskConfig
-from desk.store.alerts import insert_alerts, list_alerts
+from desk.store.alerts import insert_alerts, list_alerts, open_critical
 from desk.store.sqlite import transaction
 from engine.alerts import Alert, scan_book
 from market_data import calendar_for
@@ -30,11 +30,14 @@ from market_data import calendar_for
 @dataclass
 class NightAlerts:
     """The night's alerts as JSON-ready dicts: ``new`` (stored tonight), ``open`` (not resolved,
-    for the instruments of this run), and ``problems`` (rules or notifiers that failed)."""
+    for the instruments of this run), ``critical`` (the open critical ones nobody acknowledged:
+    the night exits 7 for them, as ``carbon alerts check`` does) and ``problems`` (rules or
+    notifiers that failed)."""
 
     new: list[dict[str, Any]] = field(default_factory=list)
     open: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    critical: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_alerts(conn: sqlite3.Connection, config: DeskConfig, markets, entities) -> NightAlerts:
@@ -70,7 +73,9 @@ def check_alerts(conn: sqlite3.Connection, config: DeskConfig, markets, entities
     for instrument in instruments:
         out.open += [a.to_dict() for a in list_alerts(conn, states=("open", "acknowledged"),
                                                       instrument=instrument)]  # fmt: skip
+        out.critical += [a.to_dict() for a in open_critical(conn, instrument)]
     out.open.sort(key=lambda a: (a["date"], a["id"]), reverse=True)
+    out.critical.sort(key=lambda a: (a["date"], a["id"]), reverse=True)
     return out
 
 

@@ -52,10 +52,6 @@ from engine.simulate import SimulationSpec, simulate_closes
 from market_data import SourceOptions, calendar_for
 
 VALIDATION_CACHE = "validation-cache"  # beside the store: the model choice's validations
-CURRENT_SESSIONS = 20
-"""The night exits 7 for a critical alert still open and dated within this many sessions of
-its last close: a pipeline fails on what is happening, not on history nobody acknowledged
-(``carbon alerts check`` exits 7 for any open critical alert)."""
 
 
 def prepare_market(
@@ -217,6 +213,7 @@ class NightlyRun:
     run_id: str
     audit_head: str
     exit_code: int
+    alerts_critical: tuple[dict[str, Any], ...] = ()  # open, critical, not acknowledged: exit 7
 
 
 def run_nightly(
@@ -257,7 +254,7 @@ def run_nightly(
                 if any(isinstance(f, OptimisationError) for f in failures)
                 else exit_codes.CONFIG
             )
-        elif current_critical(alerts.open, markets):
+        elif alerts.critical:
             code = exit_codes.CRITICAL_ALERT
         folder = (out or config.run.out) / night.isoformat()
         run_id = new_run_id(night.isoformat())
@@ -272,16 +269,5 @@ def run_nightly(
         conn.close()
     return NightlyRun(
         night, folder, markets, entities, tuple(alerts.new), tuple(alerts.open),
-        tuple(alerts.problems), outputs.record, run_id, head, code,
+        tuple(alerts.problems), outputs.record, run_id, head, code, tuple(alerts.critical),
     )  # fmt: skip
-
-
-def current_critical(open_alerts, markets: dict[str, MarketNight]) -> list[dict[str, Any]]:
-    """The open critical alerts dated within ``CURRENT_SESSIONS`` sessions of the last close."""
-    cutoff = min(m.prices.index[-min(CURRENT_SESSIONS, len(m.prices))] for m in markets.values())
-    last = max(m.prices.index[-1] for m in markets.values())
-    return [
-        a for a in open_alerts
-        if a["severity"] == "critical" and a["state"] == "open"
-        and cutoff <= pd.Timestamp(a["date"]) <= last
-    ]  # fmt: skip

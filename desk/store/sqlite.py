@@ -29,6 +29,7 @@ from engine.errors import ConfigurationError
 STORE_ENV = "CARBON_STORE"
 APP_FOLDER = "carbon-desk"
 STORE_FILE = "store.sqlite"
+USER_STORE = "user"  # --store user, CARBON_STORE=user, [run] store = "user": the per-user store
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another writer before giving up
 
 _VERSIONS_DDL = """
@@ -60,13 +61,23 @@ def store_path(
     environ: Mapping[str, str] | None = None,
 ) -> Path:
     """Which store file to use: the ``--store`` option first, then the ``CARBON_STORE``
-    environment variable, then the configuration file's ``[run] store``, then the default
-    (``default_store_path``). ``~`` is expanded; an empty value counts as unset."""
+    environment variable, then the configuration's store (``[run] store``, or ``store.sqlite``
+    beside the configuration file: a desk's store lives with it), then ``store.sqlite`` in
+    the working directory. ``user`` in any of them names the per-user store
+    (``default_store_path``), shared by every desk of the user. ``~`` is expanded; an empty
+    value counts as unset."""
     environ = os.environ if environ is None else environ
     for value in (explicit, environ.get(STORE_ENV), configured):
         if value is not None and str(value).strip():
-            return Path(value).expanduser()
-    return default_store_path(environ)
+            return named_store(value, environ)
+    return Path.cwd() / STORE_FILE
+
+
+def named_store(value: str | Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The store a setting names: ``user`` is the per-user store, anything else a path."""
+    if str(value).strip() == USER_STORE:
+        return default_store_path(environ)
+    return Path(value).expanduser()
 
 
 def now_utc() -> str:

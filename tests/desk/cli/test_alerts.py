@@ -80,8 +80,9 @@ def test_check_stores_the_engines_alerts_once(store):
     assert sorted(a["key"] for a in printed) == sorted(a.key for a in expected)
     assert {a.rule for a in expected} >= {"cumulative", "volatility"}
     assert all(set(line) >= FIELDS and line["state"] == "open" for line in printed)
-    assert [a["id"] for a in printed] == list(range(1, len(printed) + 1))
-    assert [a["date"] for a in printed] == sorted(a["date"] for a in printed)
+    # stored oldest first, printed newest first (the order of the report and of alerts list)
+    assert [a["id"] for a in printed] == list(range(len(printed), 0, -1))
+    assert [a["date"] for a in printed] == sorted((a["date"] for a in printed), reverse=True)
     critical = [a["id"] for a in printed if a["severity"] == "critical"]
     assert critical and "critical alerts open for CEA-reference" in result.stderr
 
@@ -234,8 +235,8 @@ timeout_s = 2
     assert len(stored(store)) == len(new)
     lines = (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()
     logged = [json.loads(line) for line in lines]
-    assert logged == new
-    critical = [a["id"] for a in new if a["severity"] == "critical"]
+    assert logged == sorted(new, key=lambda a: a["id"])  # delivered as stored, oldest first
+    critical = sorted(a["id"] for a in new if a["severity"] == "critical")
     assert critical and first.exit_code == 7
     assert f"warning: notifier pager failed for alert {critical[0]}: POST" in first.stderr
     assert f"warning: {len(critical) - 1} more deliveries wait for the next check" in first.stderr
@@ -247,7 +248,7 @@ timeout_s = 2
         hook.close()
     assert second.stdout == "" and "warning" not in second.stderr
     assert [body["id"] for body in hook.bodies] == critical
-    assert hook.bodies[0] == new[critical[0] - 1]
+    assert hook.bodies[0] == next(a for a in new if a["id"] == critical[0])
     shown = json.loads(
         run("alerts", "show", str(critical[0]), "--config", str(config), "--json").stdout
     )
@@ -266,7 +267,11 @@ def test_store_precedence_on_the_command_line(tmp_path, store, monkeypatch):
     monkeypatch.delenv("CARBON_STORE")
     run("alerts", "check", "--no-volatility", "--config", str(config))
     assert (tmp_path / "from-config.sqlite").exists()
-    run("alerts", "check", "--no-volatility")
+    monkeypatch.chdir(tmp_path)
+    run("alerts", "check", "--no-volatility")  # no store named: the working directory's
+    assert (tmp_path / "store.sqlite").exists()
+    assert not (tmp_path / "xdg" / "carbon-desk" / "store.sqlite").exists()
+    run("alerts", "check", "--no-volatility", "--store", "user")  # the user's, when asked
     assert (tmp_path / "xdg" / "carbon-desk" / "store.sqlite").exists()
 
 

@@ -66,7 +66,11 @@ def night(tmp_path: Path):
 def test_a_night_writes_its_folder_and_its_record(night):
     run, tmp_path = night
     folder = tmp_path / "runs" / "2026-06-30"
-    assert run.folder == folder and run.exit_code == exit_codes.OK
+    # the first night stores the history's alerts: critical ones nobody acknowledged exit 7
+    assert run.folder == folder and run.exit_code == exit_codes.CRITICAL_ALERT
+    assert run.alerts_critical and {(a["severity"], a["state"]) for a in run.alerts_critical} == {
+        ("critical", "open")
+    }
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert names == ["alerts.json", "metrics.json", "power-co/frontier.csv", "power-co/plan.csv",
                      "power-co/plan.json", "report.html", "run.json"]  # fmt: skip
@@ -101,7 +105,14 @@ def test_a_repeated_night_gives_the_same_plan_and_no_duplicate_alert(night):
     first, tmp_path = night
     before = json.loads((first.folder / "power-co" / "plan.json").read_text())
     assert first.alerts_new, "the first night scans the whole history"
+    critical = [str(a["id"]) for a in first.alerts_critical]
+    acked = CliRunner().invoke(cli, ["alerts", "ack", *critical, "--by", "risk", "--store",
+                                     str(tmp_path / "store.sqlite")])  # fmt: skip
+    assert acked.exit_code == exit_codes.OK, acked.output
     second = run_nightly(load_config(tmp_path / "desk.toml"), store=tmp_path / "store.sqlite")
+    # exit 7 means a critical alert nobody acknowledged: none is left
+    assert first.exit_code == exit_codes.CRITICAL_ALERT and second.exit_code == exit_codes.OK
+    assert second.alerts_critical == ()
     after = json.loads((second.folder / "power-co" / "plan.json").read_text())
     for plan in (before, after):  # how long the solver took is not part of the plan
         plan["plan"].pop("solve_time_s")
@@ -150,11 +161,12 @@ def test_json_logs_one_object_a_line_per_step(tmp_path: Path):
         cli, ["nightly", "--config", str(path), "--store", str(tmp_path / "s.sqlite"),
               "--log-format", "json"],
     )  # fmt: skip
-    assert result.exit_code == exit_codes.OK, result.output
+    assert result.exit_code == exit_codes.CRITICAL_ALERT, result.output  # the history's
     events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     done = {e["step"] for e in events if e.get("event") == "step done"}
     assert {"load cea", "plan power-co", "alerts", "write"} <= done
-    assert events[-1]["event"] == "run done" and events[-1]["exit_code"] == 0
+    assert events[-1]["event"] == "run done" and events[-1]["exit_code"] == 7
+    assert events[-1]["alerts_critical"] > 0
 
 
 def test_a_night_killed_halfway_leaves_the_last_complete_folder(tmp_path: Path):
@@ -164,7 +176,8 @@ def test_a_night_killed_halfway_leaves_the_last_complete_folder(tmp_path: Path):
     store = tmp_path / "s.sqlite"
     command = [sys.executable, "-m", "desk", "nightly", "--config", str(path), "--store",
                str(store), "--quiet"]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, timeout=300)
+    assert done.returncode == exit_codes.CRITICAL_ALERT, done.stderr  # the history's alerts
     folder = tmp_path / "runs" / "2026-06-30"
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -190,7 +203,7 @@ def test_a_night_piped_into_head_keeps_its_exit_code(tmp_path: Path, closed_pipe
     store = tmp_path / "s.sqlite"
     done = closed_pipe([sys.executable, "-m", "desk", "nightly", "--config", str(path),
                         "--store", str(store), "--quiet"])  # fmt: skip
-    assert done.returncode == exit_codes.OK, done.stderr
+    assert done.returncode == exit_codes.CRITICAL_ALERT, done.stderr
     assert "Traceback" not in done.stderr
     record = json.loads((tmp_path / "runs" / "2026-06-30" / "run.json").read_text())
     assert record["run_id"]
@@ -211,7 +224,7 @@ def test_a_closed_stderr_does_not_stop_the_night(tmp_path: Path, closed_pipe):
     done = closed_pipe([sys.executable, "-m", "desk", "nightly", "--config", str(path),
                         "--store", str(tmp_path / "s.sqlite"), "--log-format", "json"],
                        closed="stderr")  # fmt: skip
-    assert done.returncode == exit_codes.OK
+    assert done.returncode == exit_codes.CRITICAL_ALERT
     assert json.loads(done.stdout.splitlines()[-1])["event"] == "run done"
     assert (tmp_path / "runs" / "2026-06-30" / "run.json").is_file()
 

@@ -86,9 +86,14 @@ def test_store_path_precedence(tmp_path):
     assert store_path(tmp_path / "option.sqlite", configured, env) == tmp_path / "option.sqlite"
     assert store_path(None, configured, env) == tmp_path / "env.sqlite"
     assert store_path(None, configured, {**env, "CARBON_STORE": ""}) == configured
-    assert store_path(None, None, {"XDG_DATA_HOME": str(tmp_path / "xdg")}) == (
-        tmp_path / "xdg" / "carbon-desk" / "store.sqlite"
-    )
+    xdg = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    user = tmp_path / "xdg" / "carbon-desk" / "store.sqlite"
+    # nothing named: the working directory's store, never the user's unasked
+    assert store_path(None, None, xdg) == Path.cwd() / "store.sqlite"
+    # "user" names the per-user store, wherever a store is named
+    assert store_path("user", configured, xdg) == user
+    assert store_path(None, configured, {**xdg, "CARBON_STORE": "user"}) == user
+    assert store_path(None, "user", xdg) == user
     home = Path.home() / ".local" / "share" / "carbon-desk" / "store.sqlite"
     assert default_store_path({}) == home
     assert default_store_path({"XDG_DATA_HOME": "relative/dir"}) == home  # the spec: ignore it
@@ -397,22 +402,19 @@ WRITER = textwrap.dedent(
 
     path, name, count, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     conn = open_alert_store(path)
-    slowest = 0.0
     for start in range(0, count, batch):
         alerts = [
             Alert("cumulative", name, dt.date(2000, 1, 1) + dt.timedelta(days=i), "warning",
                   f"{name} {i}", {"move": 0.1 + i / 1e6}, {"threshold": 0.1})
             for i in range(start, min(count, start + batch))
         ]
-        began = time.perf_counter()
         with transaction(conn):
             insert_alerts(conn, alerts, source="writer", notifiers={"hook": "info"})
             if start + batch >= count // 2 and sys.argv[5:] == ["stall"]:
                 print("inside", flush=True)  # mid-transaction, rows written: kill me here
                 time.sleep(120)
-        slowest = max(slowest, time.perf_counter() - began)
         print(f"committed {min(count, start + batch)}", flush=True)
-    print(json.dumps({"slowest": slowest}), flush=True)
+    print(json.dumps({"committed": count}), flush=True)
     """
 )
 
@@ -483,7 +485,7 @@ def test_readers_never_block_or_break_writers(tmp_path):
     report = json.loads(out)
     assert report["problems"] == [] and report["reads"] >= 2
     assert report["overtaken"] >= 1  # commits landed while a snapshot was held
-    assert all(r["slowest"] > 0 for r in results)
+    assert [r["committed"] for r in results] == [300, 300]
     assert listed == sorted(listed) and all(0 <= n <= 600 for n in listed)
     conn = open_alert_store(path)
     assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == 600
