@@ -193,34 +193,35 @@ class LazyGroup(CarbonGroup):
     """A group whose commands are imported when invoked, not when the group is: ``lazy`` maps
     a command's name to ``("module:attribute", "short help")``. ``--help`` lists the commands
     with the short help of the table (``tests/desk/cli/test_help.py`` checks it is the
-    command's own), so listing them imports none; ``list_commands`` and ``get_command`` work
-    as click's (documentation tools walk the tree with them)."""
+    command's own), so listing them imports none. ``list_commands`` and ``get_command`` work
+    as click's; the commands loaded are kept apart from ``commands``, which documentation
+    tools (mkdocs-click) would otherwise take, when not empty, for the whole list."""
 
     def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]] | None = None,
                  **kwargs: Any) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+        self.loaded: dict[str, click.Command] = {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy and cmd_name not in self.commands:
+        if cmd_name in self.commands or cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        if cmd_name not in self.loaded:
             module, _, attribute = self.lazy[cmd_name][0].partition(":")
-            command = getattr(importlib.import_module(module), attribute)
-            self.add_command(command, cmd_name)
-        return super().get_command(ctx, cmd_name)
+            self.loaded[cmd_name] = getattr(importlib.import_module(module), attribute)
+        return self.loaded[cmd_name]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
-            if name in self.commands:
-                command = self.commands[name]
-                if command.hidden:
-                    continue
-                rows.append((name, command.get_short_help_str(formatter.width)))
-            else:
+            command = self.commands.get(name) or self.loaded.get(name)
+            if command is None:
                 rows.append((name, self.lazy[name][1]))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
