@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,8 +30,8 @@ COMMANDS = (
 
 def options_of(path: tuple[str, ...]) -> set[str]:
     command = cli
-    for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+    for name in path:  # the commands are imported when asked for (desk.cli.common.LazyGroup)
+        command = command.get_command(click.Context(command), name)  # type: ignore[attr-defined]
     return {flag for p in command.params for flag in p.opts}
 
 
