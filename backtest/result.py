@@ -20,13 +20,13 @@ Definitions (the market's currency, tonnes):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from engine.jsonable import jsonable
 from engine.scenarios import weighted_var_cvar
 
 SHORT_EVENT_T = 0.5
@@ -94,21 +94,11 @@ class BacktestResult:
             totals["savings_vs_deadline"] = baseline.total_cost - self.total_cost
         rows = []
         for cycle, row in c.iterrows():
-            record = {"cycle": int(cycle), **{k: _plain(v) for k, v in row.items()}}
+            record = {"cycle": int(cycle), **{k: jsonable(v) for k, v in row.items()}}
             if baseline is not None and cycle in baseline.cycles.index:
                 record["savings_vs_deadline"] = float(baseline.cycles.loc[cycle, "cost"] - row.cost)
             rows.append(record)
         return {**totals, "per_cycle": rows}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return str(value.date())
-    return value
 
 
 def drawdown(pnl: np.ndarray) -> float:

@@ -7,7 +7,8 @@ DATA = 3  # market data missing, unreadable or invalid
 CONFIG = 4  # an impossible setting
 MODEL = 5  # no usable volatility model: too little data, a flat series, a failed fit
 INFEASIBLE = 6  # no plan meets the constraints, or the solvers failed
-CRITICAL_ALERT = 7  # the run worked, and a critical alert is open (cron and CI act on it)
+CRITICAL_ALERT = 7  # the work is done, and a critical alert is open: not acknowledged, not resolved
+# (`carbon nightly` and `carbon alerts check`, for what they checked; cron and CI act on it)
 AUDIT_BROKEN = 8  # `carbon audit verify`: the audit chain or an audited row was changed
 MODEL_RED = 9  # `carbon model validate`: the chosen model is in the Basel red zone
 PIPE_CLOSED = 141  # the reader of the output went away (`| head`): the shell's code for SIGPIPE

@@ -28,7 +28,6 @@ from engine.alerts import AlertRules, Response, constraints_from_alerts, scan_pr
 from engine.errors import ConfigurationError
 from engine.markets import market_rules
 from strategies.base import DecisionView, Order, Strategy, whole_tonnes_down
-from strategies.registry import make_strategy, register
 
 DEFAULT_RESPONSES: Mapping[str, Response] = {
     "cumulative": Response(pause_days=5, raise_reserve_share=0.05),
@@ -114,11 +113,11 @@ class AlertGuard:
         return out
 
 
-def guard(inner: str = "reserve", pause_days: Any = 5, raise_reserve_share: Any = 0.05,
-          on: str = "cumulative,close_to_close,band_lock", open_sessions: Any = 20,
-          **inner_params: Any) -> AlertGuard:  # fmt: skip
-    """The guard by settings given as text (the command line): ``inner`` names the strategy
-    guarded (its own settings pass through); each rule named in ``on`` gets the same response
+def guard(inner: Strategy, pause_days: Any = 5, raise_reserve_share: Any = 0.05,
+          on: str = "cumulative,close_to_close,band_lock",
+          open_sessions: Any = 20) -> AlertGuard:  # fmt: skip
+    """The guard of ``inner`` by settings given as text (the command line; the registry's
+    ``guard`` names the inner strategy): each rule named in ``on`` gets the same response
     (pause ``pause_days`` sessions, raise the reserve by ``raise_reserve_share``)."""
     try:
         response = Response(
@@ -132,9 +131,4 @@ def guard(inner: str = "reserve", pause_days: Any = 5, raise_reserve_share: Any 
     unknown = [r for r in rules if r not in known]
     if unknown:
         raise ConfigurationError(f"alert guard on={unknown}: rules are {', '.join(known)}")
-    return AlertGuard(
-        make_strategy(inner, inner_params), {r: response for r in rules}, open_sessions=sessions
-    )
-
-
-register("guard", guard)
+    return AlertGuard(inner, {r: response for r in rules}, open_sessions=sessions)

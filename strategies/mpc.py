@@ -44,7 +44,6 @@ from engine.validation import CANDIDATES, FALLBACK, candidate
 from engine.validation.pick import GrowingHistory, pick_model
 from engine.volatility import FALLBACK_MIN_RETURNS, VolatilityParams, fit_volatility
 from strategies.base import DecisionView, Order, whole_tonnes_down, whole_tonnes_up
-from strategies.registry import register
 
 BIC_CHOICES = ("garch", "gjr", "auto")
 MODEL_NAMES = ("validated", *BIC_CHOICES, *(c.name for c in CANDIDATES))
@@ -250,6 +249,3 @@ class Optimised:
         when = view.cycle.sessions[view.cycle.index + days - 1]
         k = int(when.searchsorted(pd.Timestamp(date))) + 1
         return 0 if pd.Timestamp(date) <= view.date else min(k, days.size)
-
-
-register("optimised", Optimised)

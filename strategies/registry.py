@@ -1,32 +1,35 @@
 """Strategies by name, with settings given as text (``window=30``), for the command line and
-notebooks: ``make_strategy("reserve", {"window": "30", "low": "0.1"})``."""
+notebooks: ``make_strategy("reserve", {"window": "30", "low": "0.1"})``.
+
+The registry is explicit: ``FACTORIES`` names every strategy here, and the strategies do not
+import this module (no strategy registers itself into a global table on import)."""
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.errors import ConfigurationError
+from strategies.guard import AlertGuard, guard
+from strategies.mpc import Optimised
 from strategies.rules import RULES
 
-FACTORIES: dict[str, Callable[..., Any]] = dict(RULES)
+GUARD_SETTINGS = tuple(inspect.signature(guard).parameters)[1:]  # the guard's own, after inner
 
 
-def register(name: str, factory: Callable[..., Any]) -> None:
-    """Make ``factory(**settings)`` available as ``name``."""
-    FACTORIES[name] = factory
+def guarded(inner: str = "reserve", **settings: Any) -> AlertGuard:
+    """``guard``: the alert guard of the strategy named ``inner``; its own settings
+    (``GUARD_SETTINGS``) are the guard's, the others pass to ``inner``."""
+    own = {k: settings.pop(k) for k in GUARD_SETTINGS if k in settings}
+    return guard(make_strategy(inner, settings), **own)
 
 
-def _ensure_optional() -> None:
-    """The alert guard and the optimised strategy register themselves on import (they import
-    this module, so they cannot be imported at its top)."""
-    import strategies.guard
-    import strategies.mpc  # noqa: F401
+FACTORIES: Mapping[str, Callable[..., Any]] = {**RULES, "guard": guarded, "optimised": Optimised}
 
 
 def names() -> list[str]:
-    _ensure_optional()
     return sorted(FACTORIES)
 
 
@@ -55,7 +58,6 @@ def _convert(name: str, kind: Any, text: str) -> Any:
 
 def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Any:
     """The strategy ``name`` with ``params`` (values as text or numbers) over its defaults."""
-    _ensure_optional()
     if name not in FACTORIES:
         raise ConfigurationError(f"unknown strategy {name!r}; known: {', '.join(names())}")
     factory = FACTORIES[name]

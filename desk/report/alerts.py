@@ -1,6 +1,6 @@
 """The alerts section: what is current first, newest first; history folded away.
 
-"Current" is ``desk.nightly.current_alerts``'s: dated within ``CURRENT_SESSIONS`` sessions of
+"Current" is ``desk.nightly.night.current_alerts``'s: dated within ``CURRENT_SESSIONS`` sessions of
 the last close. Older open or acknowledged alerts (a first night stores years of them) are the
 history, inside a ``<details>`` element. Figures are written with their units
 (``desk.report.format.alert_figures``), never as raw ``key=value`` text.

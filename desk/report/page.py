@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from desk.alert_check import instrument_for
-from desk.nightly import CURRENT_SESSIONS, current_alerts
+from desk.nightly.night import CURRENT_SESSIONS, current_alerts
 from desk.report.alerts import alert_section
 from desk.report.charts import price_chart
 from desk.report.decisions import decisions_section
@@ -90,7 +90,8 @@ def statuses(night_entities, markets, plans, alerts, record) -> list[EntityStatu
         m = markets[plan["market"]]
         instrument = instrument_for(m.rules, m.source.source)
         mine = [a for a in current if _belongs(a, instrument, e.entity.name)]
-        critical = [a for a in mine if a["severity"] == "critical" and a["state"] == "open"]
+        # red: what makes the night exit 7, a critical alert open that nobody acknowledged
+        critical = [a for a in alerts.critical if _belongs(a, instrument, e.entity.name)]
         fresh = [a for a in mine if a["key"] in new]
         choice = record.get("model_choice", {}).get(plan["market"])
         out.append(entity_status(plan, m.rules.currency, choice, critical, fresh, alerts.problems))

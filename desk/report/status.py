@@ -9,7 +9,8 @@ Each entity gets five checks, each green, amber or red with its reason in words:
 - **KPIs**: amber when a KPI misses its target;
 - **model**: red for a model in the Basel red zone, amber for yellow, or for a model the
   validation could not rank (a fallback on a short history);
-- **alerts**: red for a current critical alert still open (what makes the night exit 7),
+- **alerts**: red for a critical alert open that nobody acknowledged (what makes the night
+  exit 7),
   amber for a current alert new tonight or an alert rule or notifier that failed.
 
 The entity's level is its worst check's: green only when nothing needs a person. The checks
@@ -23,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from desk.nightly import CURRENT_SESSIONS
+from desk.nightly.night import CURRENT_SESSIONS
 from desk.report.format import day, gap, money, number, percent, signed_percent
 
 Level = Literal["green", "amber", "red"]
@@ -191,7 +192,8 @@ def alert_check(
         return Check(
             "alerts",
             "red",
-            f"{len(critical)} current critical open: {alert_headline(first, currency)}{more}",
+            f"{len(critical)} critical open, not acknowledged: "
+            f"{alert_headline(first, currency)}{more}",
         )
     if new or problems:
         parts = [f"{len(new)} new tonight: {alert_headline(new[0], currency)}"] if new else []

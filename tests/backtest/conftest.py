@@ -12,7 +12,7 @@ import pytest
 
 import market_data as md
 from backtest.cycle import Cycle
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import VolatilityParams
 

@@ -12,7 +12,7 @@ import pytest
 
 import market_data as md
 from backtest.history import compare, cost_table, stated_cycles
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.markets import market_rules
 from market_data.calendar import calendar_for
 from strategies.registry import make_strategy

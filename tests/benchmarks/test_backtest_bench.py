@@ -30,7 +30,7 @@ from backtest.event import run_backtest
 from backtest.history import stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.sweep import band_grid, sweep_bands
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.volatility import VolatilityParams
 

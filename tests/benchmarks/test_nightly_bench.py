@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from desk.config import default_config_path, load_config
-from desk.nightly import run_nightly
+from desk.config.desk import default_config_path, load_config
+from desk.nightly.run import run_nightly
 
 BOOK = default_config_path().parent / "power_company_book.toml"
 
@@ -41,8 +41,8 @@ def warm_validation(store: Path, seed: int) -> None:
     """Validate the reference market into the cache the night reads, as every night of a month
     but its first finds it (the first night's validation is ``test_model_choice_validating``)."""
     import market_data as md
-    from desk.model_choice import cache_folder, choose_model
-    from desk.nightly import VALIDATION_CACHE
+    from desk.models.choice import cache_folder, choose_model
+    from desk.nightly.run import VALIDATION_CACHE
     from engine.markets import CEA
 
     closes = md.reference_market()["close"]
@@ -80,7 +80,7 @@ def test_nightly_ten_entities(benchmark, tmp_path: Path):
 def test_model_choice_validating(benchmark, tmp_path: Path):
     """The first night of a month validates the candidates (2,000 paths an origin)."""
     import market_data as md
-    from desk.model_choice import choose_model
+    from desk.models.choice import choose_model
     from engine.markets import CEA
 
     closes = md.reference_market()["close"]
@@ -97,7 +97,7 @@ def test_model_choice_cached(benchmark, tmp_path: Path):
     """The other nights of the month read the validation from the cache and refit the choice
     (issue goal: under 5 s added to the night)."""
     import market_data as md
-    from desk.model_choice import choose_model
+    from desk.models.choice import choose_model
     from engine.markets import CEA
 
     closes = md.reference_market()["close"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.evaluate import evaluate_plan
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.scenarios import Scenarios

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from desk.config import load_config
-from desk.nightly import run_nightly
+from desk.config.desk import load_config
+from desk.nightly.run import run_nightly
 from desk.report import render
 
 from .test_nightly import write_config

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.book import ComplianceBook, Obligation, Pledge
 from engine.compliance import CEA_COMPLIANCE, EUA_COMPLIANCE
 from engine.errors import ConfigurationError

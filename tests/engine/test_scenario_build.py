@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.ccer import CcerBasis
 from engine.errors import ConfigurationError
 from engine.scenario_build import decision_days, reduce_scenarios, scenarios_from_paths

@@ -14,7 +14,7 @@ import market_data as md
 from backtest.cycle import Cycle
 from backtest.event import run_backtest
 from backtest.reconcile import reconcile
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.alerts import Alert, AlertRules, Response, scan_prices
 from engine.errors import ConfigurationError
 from engine.markets import CEA

@@ -13,7 +13,7 @@ import market_data as md
 from backtest.cycle import Cycle
 from backtest.event import run_backtest
 from backtest.reconcile import reconcile
-from desk.book_file import load_book
+from desk.config.book import load_book
 from engine.errors import ConfigurationError
 from strategies.mpc import Optimised
 from strategies.registry import make_strategy
