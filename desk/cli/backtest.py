@@ -126,9 +126,21 @@ def backtest_command(strategy: str, params: tuple[str, ...], sources: tuple[str,
             )
             click.echo(run.table.round(2).to_string())
         else:
-            shown = run.table[["mean_cost", "var", "cvar", "shortfall_probability"]].copy()
-            shown[["mean_cost", "var", "cvar"]] /= MN
-            click.echo(f"{paths:,} paths, cost {run.currency} m (VaR/CVaR 95 %):")
+            columns = ["mean_cost", "var", "cvar", "objective", "shortfall_probability"]
+            shown = run.table[columns].copy()
+            shown[columns[:4]] /= MN
+            versus = run.metrics["versus_best_other"]
+            click.echo(
+                f"{paths:,} paths, cost {run.currency} m (VaR/CVaR 95 %; objective = mean + "
+                f"{run.metrics['objective']['lambda']:g} x CVaR):"
+            )
             click.echo(shown.astype(float).round(3).to_string())
+            if versus is not None:
+                click.echo(
+                    f"{shown.index[0]} against the best other, {versus['rule']}: "
+                    f"{versus['difference'] / MN:+,.3f} m a path (paired t = "
+                    f"{versus['t_stat']:.1f}), objective {versus['plan_objective'] / MN:,.3f} "
+                    f"against {versus['rule_objective'] / MN:,.3f}"
+                )
     for path in run.files:
         click.echo(f"wrote {path}")

@@ -27,6 +27,7 @@ from backtest.event import run_backtest
 from backtest.history import compare, cost_table, stated_cycles
 from backtest.montecarlo import path_history, run_paths
 from backtest.result import BacktestResult, PathResults
+from backtest.versus import objective, versus_best_rule
 from desk.config.book import load_book
 from desk.config.desk import default_config_path
 from desk.config.sources import book_market, load_sources
@@ -189,6 +190,14 @@ def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
     baseline = results.get("deadline")
     summaries = {n: r.summary(baseline) for n, r in results.items()}
     table = pd.DataFrame(summaries).T.drop(columns=["strategy"])
+    # the chosen strategy against the best of the others, by E[cost] + lambda x CVaR, paired
+    chosen = strategies[0]
+    lambda_ = float(getattr(chosen, "lambda_", 1.0))
+    table["objective"] = [objective(r.cost, lambda_, 0.95) for r in results.values()]
+    others = {n: r for n, r in results.items() if n != chosen.name}
+    versus = versus_best_rule(
+        results[chosen.name].cost, others, lambda_=lambda_, alpha=0.95, currency=rules.currency
+    ) if others else None  # fmt: skip
     first = replace(cycle, emissions_t=obligation.emissions[0], true_up_t=obligation.true_up[0])
     sample = run_backtest(
         strategies[0],
@@ -211,6 +220,8 @@ def _monte_carlo(request, book, prices, strategies) -> BacktestRun:
         "deadline": str(book.deadline),
         "strategy": summaries[strategies[0].name],
         "comparison": summaries,
+        "objective": {"lambda": lambda_, "alpha": 0.95, **table["objective"].to_dict()},
+        "versus_best_other": None if versus is None else versus.to_dict(),
         "sample_path_ledger": "ledger.csv (path 0)",
         "fills": asdict(request.fills),
     }
