@@ -43,7 +43,7 @@ from strategies.registry import make_strategy, parse_params
 from strategies.rules import RULES
 
 MN = 1e6
-MAX_EVENT_PATHS = 500
+MAX_EVENT_PATHS = 2_000
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from desk.alert_check import instrument_for
+from desk.alerts.check import instrument_for
 from desk.nightly.night import CURRENT_SESSIONS, current_alerts
 from desk.report.alerts import alert_section
 from desk.report.charts import price_chart

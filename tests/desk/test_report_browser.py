@@ -162,7 +162,7 @@ def test_with_nothing_planted_the_strip_is_green(night, browser, tmp_path):
 
 
 def critical_alert(run):
-    instrument = "CEA-reference"  # desk.alert_check.instrument_for the reference market
+    instrument = "CEA-reference"  # desk.alerts.check.instrument_for the reference market
     return {"id": 999, "key": "planted", "rule": "close_to_close", "instrument": instrument,
             "date": run.as_of.isoformat(), "severity": "critical", "state": "open",
             "message": f"{instrument} fell 12.0% in one session", "parameters": {},
