@@ -20,8 +20,8 @@ from desk.config.desk import load_config
 from desk.nightly.run import run_nightly
 from desk.report import render
 
-from .test_nightly import write_config
-from .test_report import EXTRAS, HEDGES
+from tests.desk.nightly.test_nightly import write_config
+from tests.desk.report.test_report import EXTRAS, HEDGES
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
@@ -69,7 +69,8 @@ def records(run):
              for e in run.entities}  # fmt: skip
     record = json.loads((run.folder / "run.json").read_text())
     alerts = SimpleNamespace(new=list(run.alerts_new), open=list(run.alerts_open),
-                             problems=list(run.alert_problems))  # fmt: skip
+                             problems=list(run.alert_problems),
+                             critical=list(run.alerts_critical))  # fmt: skip
     return plans, record, alerts
 
 
@@ -149,7 +150,7 @@ def clean(run):
     for choice in record["model_choice"].values():
         choice["chosen"] = choice["candidates"][0]["candidate"]
         choice["zone"] = "green"
-    return plans, record, SimpleNamespace(new=[], open=[], problems=[])
+    return plans, record, SimpleNamespace(new=[], open=[], problems=[], critical=[])
 
 
 def test_with_nothing_planted_the_strip_is_green(night, browser, tmp_path):
@@ -174,7 +175,11 @@ def critical_alert(run):
     ("problem", "level", "reason"),
     [
         ("kpi", "amber", "1 of 4 missed: carbon-asset return"),
-        ("critical", "red", "1 current critical open: close_to_close −12.0 % to 78.50 CNY/t"),
+        (
+            "critical",
+            "red",
+            "1 critical open, not acknowledged: close_to_close −12.0 % to 78.50 CNY/t",
+        ),
         ("model", "red", "in the Basel red zone"),
     ],
 )
@@ -188,7 +193,9 @@ def test_a_planted_problem_turns_the_strip_red_or_amber_with_its_reason(
         kpi["met"] = False
     elif problem == "critical":
         alert = critical_alert(night)
-        alerts = SimpleNamespace(new=[alert], open=[copy.deepcopy(alert)], problems=[])
+        alerts = SimpleNamespace(
+            new=[alert], open=[copy.deepcopy(alert)], problems=[], critical=[alert]
+        )
     else:
         record["model_choice"]["cea"]["zone"] = "red"
     page, problems, _ = open_page(browser, rendered(night, tmp_path, plans, record, alerts))
