@@ -114,7 +114,8 @@ def planted(what: str):
     [
         ("kpi", "amber", "KPIs", "1 of 2 missed: carbon-asset return −9.1 % (target ≥ 8.0 %)"),
         ("critical", "red", "alerts",
-         "1 critical open, not acknowledged: cumulative +22.0 % to 71.65 CNY/t on 29 Jun 2026 (CEA)"),
+         "1 critical open, not acknowledged: cumulative +22.0 % to 71.65 CNY/t on 29 Jun 2026 "
+         "(CEA)"),
         ("model", "red", "model", "gjr-t in the Basel red zone (1-day 99 % VaR, last 250 "
                                   "sessions); its 90 % band held 85 % of the next 20 closes"),
         ("yellow", "amber", "model", "gjr-t in the Basel yellow zone; its 90 % band held 85 % "

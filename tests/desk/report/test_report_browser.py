@@ -19,7 +19,6 @@ import pytest
 from desk.config.desk import load_config
 from desk.nightly.run import run_nightly
 from desk.report import render
-
 from tests.desk.nightly.test_nightly import write_config
 from tests.desk.report.test_report import EXTRAS, HEDGES
 
