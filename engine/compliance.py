@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from engine import settlement
 from engine.errors import ConfigurationError
 
 
@@ -86,15 +85,21 @@ class ComplianceRules:
         """What one tonne short costs, given the average price of the month before the
         deadline (currency per tonne); the surrender still owed comes on top where
         ``shortfall_carried``. The rule is ``engine.settlement``'s."""
+        from engine import settlement  # here: market rules load without numba (carbon --help)
+
         return settlement.penalty_per_t(settlement.terms_of(self), deadline_month_average)
 
     def banking_cap_t(self, net_sales_t: float) -> float:
         """Tonnes that may be carried forward after ``net_sales_t`` tonnes of net sales in the
         cycle (net purchases count as no sales); infinite without a cap."""
+        from engine import settlement
+
         return settlement.banking_cap_t(settlement.terms_of(self), net_sales_t)
 
     def offset_cap_t(self, verified_emissions_t: float) -> float:
         """The most offsets (tonnes) that may be surrendered against these emissions."""
+        from engine import settlement
+
         return settlement.offset_cap_t(settlement.terms_of(self), verified_emissions_t)
 
 

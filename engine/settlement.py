@@ -29,15 +29,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from engine._numba import njit
 from engine.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from engine.compliance import ComplianceRules
 
 
 class SettlementTerms(NamedTuple):
@@ -88,7 +85,7 @@ NO_CAP = math.inf
 """``bank_base_t`` of a market without a banking cap."""
 
 
-def terms_of(rules: ComplianceRules, penalty_multiple: float | None = None) -> SettlementTerms:
+def terms_of(rules: Any, penalty_multiple: float | None = None) -> SettlementTerms:
     """The settlement terms of ``rules``; ``penalty_multiple`` overrides the rules' multiple."""
     multiple = rules.penalty_multiple if penalty_multiple is None else penalty_multiple
     return SettlementTerms(

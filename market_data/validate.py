@@ -168,7 +168,8 @@ def _band_problems(
     priced = (prev > 0) & (close[1:] > 0)  # non-positive prices are reported on their own
     for j in np.flatnonzero(priced & ((close[1:] > upper) | (close[1:] < lower))):
         i = j + 1
-        move = close[i] / prev[j] - 1
+        with np.errstate(over="ignore"):  # a subnormal previous close: an infinite move
+            move = close[i] / prev[j] - 1
         span = "1 session" if k[j] == 1 else f"{k[j]} sessions"
         message = (
             f"close moved {move:+.2%} from {prev[j]} on {frame.index[j].date()}, beyond the "

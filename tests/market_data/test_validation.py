@@ -232,3 +232,11 @@ def test_validate_frame_on_a_frame_made_in_memory():
         ("error", 12, "band"),
         ("warning", 11, "close_range"),
     ]
+
+
+def test_a_subnormal_close_is_a_band_error_not_an_overflow(write):
+    """Found by the workbook fuzzer: 4.95 after 2.2e-308 is an infinite move, named as such."""
+    path = write("tiny.csv", "date,close\n2025-03-03,2.2250738585072014e-308\n2025-03-04,4.95\n")
+    report = md.check(path, market="cea")
+    bands = [p for p in report.problems if p.check == "band"]
+    assert len(bands) == 1 and "+inf%" in bands[0].message and bands[0].row == 3

@@ -83,7 +83,7 @@ def test_paths_mode_writes_the_cost_distribution(tmp_path):
         (("--strategy", "even", "--years", "2019"), exit_codes.CONFIG, "not covered"),
         (("--strategy", "even", "--paths", "5", "--years", "2024"), exit_codes.USAGE, "--years"),
         (("--strategy", "all", "--params", "low=0.1"), exit_codes.CONFIG, "one --strategy"),
-        (("--strategy", "guard", "--paths", "600"), exit_codes.CONFIG, "no numba kernel"),
+        (("--strategy", "guard", "--paths", "2001"), exit_codes.CONFIG, "no numba kernel"),
     ],
 )
 def test_errors_name_what_to_fix(tmp_path, args, code, text):

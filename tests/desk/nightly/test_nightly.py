@@ -369,7 +369,8 @@ def test_a_night_proposes_hedges_on_the_quotes_and_says_the_currency(tmp_path: P
     result = CliRunner().invoke(
         cli, ["nightly", "--config", str(path), "--store", str(tmp_path / "s.sqlite")]
     )
-    assert result.exit_code == exit_codes.OK, result.output
+    # a first night: the history's critical alerts are open and nobody acknowledged them
+    assert result.exit_code == exit_codes.CRITICAL_ALERT, result.output
     record = json.loads((tmp_path / "runs/2026-06-30/power-co/plan.json").read_text())
     assert record["currency"] == "CNY"
     (hedge,) = record["plan"]["forward_hedges"]
