@@ -1,6 +1,6 @@
 """mkdocs hook: the configuration reference's tables, generated at build time.
 
-Keys, types, bounds and defaults come from the pydantic models of ``desk.config_schema`` (the
+Keys, types, bounds and defaults come from the pydantic models of ``desk.config.schema`` (the
 file boundary of desk.toml and the book file) and from the frozen dataclasses of
 ``engine.alerts.settings`` (the ``[alerts]`` rules). A key's meaning is the comment beside it in
 ``desk/defaults/*.toml`` (what ``carbon init`` writes), else an entry of ``MEANINGS`` below. A
@@ -26,8 +26,19 @@ MARKER = re.compile(r"^<!-- config: (desk|book|alerts) -->$", re.M)
 # Meanings of the keys that the example files leave without a comment (or leave out).
 MEANINGS = {
     "desk": {
-        "run.store": "the SQLite store of alerts, runs and the audit chain; `--store` and "
-        "`CARBON_STORE` take precedence (see the store's order of precedence)",
+        "run.store": "the SQLite store of alerts, runs and the audit chain, relative to this "
+        'file (left out: `store.sqlite` beside it); `"user"`: the per-user store '
+        "`$XDG_DATA_HOME/carbon-desk/store.sqlite`; `--store` and `CARBON_STORE` take "
+        "precedence",
+        "run.stability_sets": "today's decision is re-solved on this many disjoint sets of the "
+        "paths, each reduced to `scenarios`: its spread in plan.json (`decision_spread`) and "
+        "the report (0: off)",
+        "run.versus_paths": "the rule strategies are played by the backtester on this many of "
+        "the paths, with the same emissions, beside the plan: plan.json `vs_best_rule` (0: off)",
+        "targets.compliance_cost_max": "the plan's expected compliance cost out of sample, at "
+        "most (the market's currency)",
+        "targets.cost_saving_min": "the saving against buying in the last weeks, at least (the "
+        "market's currency)",
         "markets.<code>.source": "`reference` (the embedded seeded market) or a price file (Wind, "
         "exchange bulletins, ICAP, EDB or plain date/price; CSV, Parquet or Excel)",
         "markets.<code>.model_file": "a pinned model.json to simulate from, instead of the "
@@ -52,6 +63,30 @@ MEANINGS = {
         "targets.intensity_target_year": "the year the cut is due",
         "audit.key_file": "the key that authenticates the store's audit chain "
         "(`carbon audit init-key` writes it)",
+        "markets.<code>.forwards[].name": "who quotes (a bank, a broker): it names the hedge in "
+        "the plan; unique among an entity's quotes, its market's and its own",
+        "markets.<code>.forwards[].delivery": "the date the allowances are delivered and paid: on "
+        "or before the entity's surrender deadline, not before the night's last close (a stale "
+        "quote fails its entity, exit 4)",
+        "markets.<code>.forwards[].max_t": "the most tonnes on offer",
+        "markets.<code>.forwards[].price": "a fixed price, currency/t; give either `price` or "
+        "`carry_rate`",
+        "markets.<code>.forwards[].carry_rate": "cost of carry, a share a year (0.025: 2.5 %/yr): "
+        "the price is the night's last close x exp(carry_rate x days to delivery / 365) + premium",
+        "markets.<code>.forwards[].premium": "currency/t on top of the carried close (with "
+        "`carry_rate` only)",
+        "entities[].forwards[]": "quotes offered to this entity only, beside its market's, with "
+        "the keys of a market's quotes (above)",
+        "entities[].optimiser": "this entity's optimiser settings: any key of `[optimiser]`; the "
+        "keys it gives replace those of `[optimiser]`, the others are kept",
+        "optimiser.penalty_multiple": "penalty per tonne short, x the deadline price (none: the "
+        "market's rule)",
+        "optimiser.mode": '`"mean_cvar"` minimises E[cost] + lambda x CVaR; `"min_cvar"` '
+        "minimises CVaR with E[cost] <= cost_budget (the frontier is then skipped)",
+        "optimiser.cost_budget": 'the E[cost] limit of mode `"min_cvar"`, currency (required '
+        "with it, refused without it)",
+        "optimiser.solvers": "the primary solver and the fallback tried once when it fails "
+        "(cvxpy names)",
     },
     "book": {
         "entity": "the entity's name",
@@ -111,11 +146,20 @@ MEANINGS = {
 }
 
 
+# Tables that repeat another table's keys: one row each, pointing at the keys it repeats.
+REPEATS = {
+    "entities[].forwards[]": "list of tables",
+    "entities[].optimiser": "table (optional)",
+}
+
 TABLES = {  # a TOML table's name -> the name of its keys in the reference
     "entities": "entities[]",
     "forwards": "forwards[]",
     "pledges": "pledges[]",
     "allowances_by_vintage": "allowances_by_vintage.<year>",
+    "markets.<code>.forwards": "markets.<code>.forwards[]",
+    "entities.forwards": "entities[].forwards[]",
+    "entities.optimiser": "entities[].optimiser",
 }
 
 
@@ -126,7 +170,7 @@ def _toml_comments(path: Path) -> dict[str, str]:
         header = re.match(r"^\s*\[\[?([^\]]+)\]\]?", line)
         if header:
             name = header.group(1)
-            table = re.sub(r"^markets\.[^.]+$", "markets.<code>", name)
+            table = re.sub(r"^markets\.[^.]+(?=$|\.)", "markets.<code>", name)
             table = TABLES.get(table, table)
             continue
         item = re.match(r"^#?\s*([A-Za-z_0-9]+)\s*=\s*[^#]*#\s*(.+)$", line)
@@ -138,13 +182,21 @@ def _toml_comments(path: Path) -> dict[str, str]:
 
 
 def _bounds(metadata: list[Any]) -> list[str]:
-    words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "max_length": "at most"}
+    words = {
+        "ge": ">=",
+        "gt": ">",
+        "le": "<=",
+        "lt": "<",
+        "min_length": "at least",
+        "max_length": "at most",
+    }
     out = []
     for item in metadata:
         for attr, word in words.items():
             value = getattr(item, attr, None)
             if value is not None and not (attr == "max_length" and value == 4096):
-                out.append(f"{word} {_number(value)}" + (" items" if attr == "max_length" else ""))
+                items = attr.endswith("_length")
+                out.append(f"{word} {_number(value)}" + (" items" if items else ""))
     return out
 
 
@@ -204,6 +256,15 @@ def _default(value: Any) -> str:
     return "see below" if isinstance(value, dict) else f"`{value!r}`"
 
 
+def _exactly(bounds: list[str]) -> list[str]:
+    """``at least 2 items; at most 2 items`` reads ``exactly 2 items``."""
+    low = next((b for b in bounds if b.startswith("at least ")), None)
+    if low and low.replace("at least", "at most") in bounds:
+        bounds = [b for b in bounds if b not in (low, low.replace("at least", "at most"))]
+        bounds.insert(0, low.replace("at least", "exactly"))
+    return bounds
+
+
 def _pydantic_rows(model: Any, prefix: str) -> list[tuple[str, str, str, str]]:
     from pydantic import BaseModel
 
@@ -215,6 +276,10 @@ def _pydantic_rows(model: Any, prefix: str) -> list[tuple[str, str, str, str]]:
         inner = [a for a in typing.get_args(annotation) if isinstance(a, type)]
         models = [a for a in [annotation, *inner] if isinstance(a, type)]
         nested = next((a for a in models if issubclass(a, BaseModel)), None)
+        repeat = full + ("[]" if typing.get_origin(annotation) is list else "")
+        if repeat in REPEATS:
+            rows.append((repeat, REPEATS[repeat], "", "none"))
+            continue
         if nested is not None:
             sub = full + ("[]" if typing.get_origin(annotation) is list else "")
             sub = "markets.<code>" if full == "markets" else sub
@@ -227,7 +292,7 @@ def _pydantic_rows(model: Any, prefix: str) -> list[tuple[str, str, str, str]]:
         if full == "allowances_by_vintage":
             full, kind = "allowances_by_vintage.<year>", "number, tonnes"
         default = field.default if field.default_factory is None else field.default_factory()
-        rows.append((full, kind, "; ".join(bounds), _default(default)))
+        rows.append((full, kind, "; ".join(_exactly(bounds)), _default(default)))
     return rows
 
 
@@ -251,7 +316,7 @@ def _table(kind: str) -> str:
         rows, prefix = _alert_rows(), "alerts."
         comments: dict[str, str] = {}
     else:
-        from desk.config_schema import BookModel, DeskModel
+        from desk.config.schema import BookModel, DeskModel
 
         model = DeskModel if kind == "desk" else BookModel
         source = "desk.toml" if kind == "desk" else "power_company_book.toml"
