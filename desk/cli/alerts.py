@@ -1,7 +1,8 @@
 """``carbon alerts`` (check, list, show, ack, resolve); ``carbon audit`` is ``desk.cli.audit``.
 
 The store is the file named by ``--store``, else ``CARBON_STORE``, else ``[run] store`` of the
-``--config`` file, else ``$XDG_DATA_HOME/carbon-desk/store.sqlite``
+``--config`` file (``store.sqlite`` beside it by default), else ``store.sqlite`` in the working
+folder; ``user`` names the per-user ``$XDG_DATA_HOME/carbon-desk/store.sqlite``
 (``desk.store.sqlite.store_path``).
 """
 

@@ -159,6 +159,8 @@ class OptimiserModel(Strict):
     alpha: Annotated[float, Field(allow_inf_nan=False, gt=0.0, lt=1.0)] = ENGINE.alpha
     liquidity_t: Number(1.0, MAX_TONNES) = ENGINE.liquidity_t
     impact: Number(0.0, 1.0) = ENGINE.impact
+    ccer_liquidity_t: Number(1.0, MAX_TONNES) = ENGINE.ccer_liquidity_t
+    ccer_impact: Number(0.0, 1.0) = ENGINE.ccer_impact
     penalty_multiple: Number(0.0, 1e3) | None = ENGINE.penalty_multiple
     mode: Literal["mean_cvar", "min_cvar"] = ENGINE.mode
     cost_budget: Number(-MAX_CASH, MAX_CASH) | None = ENGINE.cost_budget

@@ -12,6 +12,7 @@ from engine.validation.backtests import (
     kupiec_pof,
 )
 from engine.validation.choice import ValidationResult, validate
+from engine.validation.pick import Picked, pick_model
 from engine.validation.rolling import (
     CANDIDATES,
     FALLBACK,
@@ -31,6 +32,7 @@ __all__ = [
     "HORIZONS",
     "Candidate",
     "CandidateScores",
+    "Picked",
     "TestResult",
     "TrafficLight",
     "ValidationResult",
@@ -46,6 +48,7 @@ __all__ = [
     "ks_uniform",
     "kupiec_pof",
     "month_end_origins",
+    "pick_model",
     "pit",
     "validate",
 ]
