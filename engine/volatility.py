@@ -156,9 +156,13 @@ class VolatilityParams:
     @property
     def next_variance(self) -> float:
         """sigma_{T+1}^2, %^2: the variance of the first simulated day (arch's 1-step forecast)."""
-        shock = self.last_residual
+        return self.variance_after(self.last_variance, self.last_residual)
+
+    def variance_after(self, variance: float, shock: float) -> float:
+        """The next day's variance (%^2) after a day of ``variance`` and residual ``shock``
+        (per cent): the model's recursion."""
         news = self.alpha + (self.gamma if shock < 0 else 0.0)
-        return self.omega + news * shock * shock + self.beta * self.last_variance
+        return self.omega + news * shock * shock + self.beta * variance
 
     def advanced(self, closes: np.ndarray, last_date: str) -> VolatilityParams:
         """The same model with its state run forward over ``closes``, the closes after
@@ -166,8 +170,7 @@ class VolatilityParams:
         (per cent) becomes the next day's shock. The parameters are not refitted."""
         variance, residual, price = self.last_variance, self.last_residual, self.last_price
         for close in np.asarray(closes, dtype=np.float64):
-            news = self.alpha + (self.gamma if residual < 0 else 0.0)
-            variance = self.omega + news * residual * residual + self.beta * variance
+            variance = self.variance_after(variance, residual)
             residual = 100.0 * math.log(close / price) - self.mu
             price = float(close)
         return dataclasses.replace(

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,10 @@ from engine.validation import CANDIDATES, ValidationSpec
 from engine.validation.pick import (
     CHOICE_MIN_OBSERVATIONS,
     CHOICE_PATHS,
+    Picked,
     pick_model,
     validate_summary,
 )
-from engine.volatility import FitDiagnostics, VolatilityParams
 
 CACHE_VERSION = 2
 RECORDED = ("candidate", "rank", "score", "cover90_early", "cover90_recent", "cover90_all", "zone")
@@ -51,27 +51,11 @@ def cache_folder(default: Path | None = None) -> Path:
 
 
 @dataclass(frozen=True)
-class ModelChoice:
-    """The model chosen for tonight and why.
+class ModelChoice(Picked):
+    """The model chosen for tonight and why (``engine.validation.pick.Picked``), and whether
+    its validation came from the cache (``cached``)."""
 
-    Attributes:
-        params, diagnostics: the chosen candidate fitted on every close (diagnostics ``None``
-            for the fallback, which is not fitted).
-        name: the candidate's name (``garch-normal``, ..., ``fallback``).
-        reason: why, in words.
-        validation: the validation's summary (``ValidationResult.to_dict``: ranking, coverage,
-            tests, zone) as of ``validated_to``; empty when the history was too short.
-        validated_to: the last close the validation used (ISO date), or ``None``.
-        cached: whether the validation came from the cache.
-    """
-
-    params: VolatilityParams
-    diagnostics: FitDiagnostics | None
-    name: str
-    reason: str
-    validation: dict[str, Any]
-    validated_to: str | None
-    cached: bool
+    cached: bool = False
 
     @property
     def zone(self) -> str | None:
@@ -145,7 +129,5 @@ def choose_model(
         closes, gaps, band=rules.daily_band, paths=paths, seed=seed,
         min_observations=min_observations, validator=_file_cache(rules, cache_dir, hits),
     )  # fmt: skip
-    return ModelChoice(
-        picked.params, picked.diagnostics, picked.name, picked.reason, picked.validation,
-        picked.validated_to, bool(hits) and hits[-1] and bool(picked.validation),
-    )  # fmt: skip
+    cached = bool(hits) and hits[-1] and bool(picked.validation)
+    return ModelChoice(**{f.name: getattr(picked, f.name) for f in fields(picked)}, cached=cached)

@@ -255,8 +255,7 @@ class _Filter:
         self.variance, self.residual = params.last_variance, params.last_residual
 
     def next_variance(self) -> float:
-        p, e = self.params, self.residual
-        return p.omega + (p.alpha + (p.gamma if e < 0 else 0.0)) * e * e + p.beta * self.variance
+        return self.params.variance_after(self.variance, self.residual)
 
     def forecast(self) -> np.ndarray:
         """Tomorrow's return quantiles (per cent), held inside the band."""

@@ -4,6 +4,7 @@ market, and a small simulation from a pinned model (no fit: fast and fixed)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,13 @@ def simulated(book, reference):
         "emissions": obligation.emissions,
         "true_up": obligation.true_up,
     }
+
+
+@pytest.fixture(scope="session")
+def real_cea(shared_data) -> pd.DataFrame:
+    """The exchange's bulletins, gaps filled from the Wind export: 2021-07-16..2026-08-14."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", md.DataWarning)
+        seee = md.load(shared_data / "cea_seee_bulletins.csv")
+        wind = md.load(shared_data / "cea_wind_export_raw.csv")
+    return md.merge_sources(seee, wind).frame

@@ -6,7 +6,6 @@ the cent and the tonne."""
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,13 +24,8 @@ CASH, HELD, FEE, SHARE, FALLBACK = 100_000_000.0, 500_000.0, 0.003, 0.2, 100_000
 
 
 @pytest.fixture(scope="module")
-def real(shared_data):
-    """The exchange's bulletins, gaps filled from the Wind export: 2021-07-16..2026-08-14."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", md.DataWarning)
-        seee = md.load(shared_data / "cea_seee_bulletins.csv")
-        wind = md.load(shared_data / "cea_wind_export_raw.csv")
-    return md.merge_sources(seee, wind).frame
+def real(real_cea):
+    return real_cea
 
 
 def orders_for(real: pd.DataFrame) -> pd.DataFrame:

@@ -4,13 +4,11 @@ closes (it plans them on the even slice, then the short-history model)."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import market_data as md
 from backtest.history import compare, cost_table, stated_cycles
 from desk.config.book import load_book
 from engine.markets import market_rules
@@ -24,12 +22,8 @@ BOOK = Path(__file__).resolve().parents[2] / "desk/defaults/power_company_book.t
 
 
 @pytest.fixture(scope="module")
-def results(shared_data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", md.DataWarning)
-        seee = md.load(shared_data / "cea_seee_bulletins.csv")
-        wind = md.load(shared_data / "cea_wind_export_raw.csv")
-    prices = md.merge_sources(seee, wind).frame
+def results(real_cea):
+    prices = real_cea
     book = load_book(BOOK)
     rules = market_rules(book.market)
     gaps = calendar_for(rules.calendar).session_gaps(pd.DatetimeIndex(prices.index))
