@@ -334,6 +334,40 @@ def from_tail(table, bits):
 
 
 @njit(cache=True, inline="always")
+def table_uniform(bits):
+    """The uniform u in (0, 1) at which a ``quantile_table`` reads 64 random bits: v = (cell +
+    t) 2^-13 in [0, 1/2) below the median, 1 - v above it when the sign bit is set. A draw
+    of another distribution at the same u moves with the table's draw (comonotone)."""
+    cell, t, _ = _cell_place_sign(bits)
+    v = (float(np.int64(cell)) + t) * (0.5 / _CELLS)
+    return 1.0 - v if (bits >> _U64(63)) else v
+
+
+@njit(cache=True, inline="always")
+def from_shape(shape, bits):
+    """The draw of an empirical distribution at the u of ``table_uniform(bits)``: ``shape``
+    holds n sorted values, read as the quantile function through (k + 1/2) / n, linear between
+    and flat beyond the first and last (``quantile_of_shape`` is its NumPy twin)."""
+    n = shape.shape[0]
+    x = table_uniform(bits) * n - 0.5
+    k = min(max(math.floor(x), 0), n - 2)
+    w = min(max(x - k, 0.0), 1.0)
+    return shape[k] + w * (shape[k + 1] - shape[k])
+
+
+def quantile_of_shape(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``from_shape``'s quantile function at ``u`` (NumPy)."""
+    n = len(shape)
+    return np.interp(np.asarray(u) * n - 0.5, np.arange(n), shape)
+
+
+def cdf_of_shape(shape: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The inverse of ``quantile_of_shape``: 0 below the first value, 1 above the last."""
+    n = len(shape)
+    return np.interp(z, shape, (np.arange(n) + 0.5) / n, left=0.0, right=1.0)
+
+
+@njit(cache=True, inline="always")
 def from_table(state, row, table):
     """One draw of the distribution tabulated by ``quantile_table``."""
     bits = next_u64(state, row)

@@ -84,8 +84,14 @@ def _innovations(nu: float | None) -> np.ndarray:
 
 
 def innovations_table(params: VolatilityParams) -> np.ndarray:
-    """The quantile table of the model's z_t (standard normal or unit-variance t)."""
+    """The quantile table of the model's z_t (standard normal or unit-variance t; the normal
+    for an empirical shape, whose normal scores feed the variance)."""
     return _innovations(params.nu if params.dist == "t" else None)
+
+
+def shape_array(params: VolatilityParams) -> np.ndarray:
+    """The kernel's empirical shape: the sorted residuals for ``fhs``, else empty."""
+    return np.asarray(params.shape, dtype=np.float64)
 
 
 def _simulate(
@@ -99,7 +105,13 @@ def _simulate(
         )
     out = np.empty((count, spec.days))
     nb.simulate_paths_nb(
-        out, kernel_params(params, spec), innovations_table(params), spec.seed, first_path, prices
+        out,
+        kernel_params(params, spec),
+        innovations_table(params),
+        shape_array(params),
+        spec.seed,
+        first_path,
+        prices,
     )
     return out
 
@@ -188,7 +200,7 @@ def simulate_fan(
         raise ConfigurationError(f"price levels must be positive, got {levels}")
     vector = kernel_params(params, spec)
     lo, width = _grid(params, spec, vector, bins)
-    innovations = innovations_table(params)
+    innovations, shape = innovations_table(params), shape_array(params)
     counts = np.zeros((spec.days, bins), dtype=np.int64)
     sums, sq_sums = np.zeros(spec.days), np.zeros(spec.days)
     log_levels = np.log(np.asarray(levels, dtype=np.float64))
@@ -198,7 +210,7 @@ def simulate_fan(
     buffer = np.empty((chunk, spec.days))
     for start in range(0, spec.paths, chunk):
         block = buffer[: min(chunk, spec.paths - start)]
-        nb.simulate_paths_nb(block, vector, innovations, spec.seed, start, False)
+        nb.simulate_paths_nb(block, vector, innovations, shape, spec.seed, start, False)
         nb.accumulate_nb(block, lo, width, counts, sums, sq_sums, log_levels, above, below)
 
     n = spec.paths

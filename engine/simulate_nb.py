@@ -8,6 +8,11 @@ The model, per path and day, in log-return units (per cent / 100):
     sigma_t+1^2 = omega + (alpha + gamma 1[u_t < 0]) u_t^2 + beta sigma_t^2,
     u_t = e_t (the shock, clipped or not), or -mu on a thin day
 
+With an empirical ``shape`` (filtered historical simulation, ``VolatilityParams.dist ==
+"fhs"``) the day's return is mu + sigma_t Q(v) with Q the shape's quantile function, while the
+variance is fed by e_t = sigma_t z_t, z_t the normal draw at the same uniform v: the variance
+runs as the fitted normal model's and the return has the market's tails.
+
 The close moves by the day's return held inside the daily band; a clipped day's excess is lost,
 not carried to the next day. The variance recursion runs on the day's shock e_t, not on the
 clipped move: the band limits what the price shows, not the news the market received, so a
@@ -30,7 +35,15 @@ import numpy as np
 
 from engine._numba import njit, prange
 from engine.exp_nb import exp_inplace_nb
-from engine.random_nb import from_body, from_tail, in_tail, stream_state, unit, xoshiro_step
+from engine.random_nb import (
+    from_body,
+    from_shape,
+    from_tail,
+    in_tail,
+    stream_state,
+    unit,
+    xoshiro_step,
+)
 
 # Parameter vector layout shared by the kernels (all in log-return units, not per cent).
 MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = range(10)
@@ -41,14 +54,16 @@ BLOCK = 16  # paths one thread runs in step, in SIMD lanes (of 8, 16 and 32, 16 
 
 
 @njit(cache=True, parallel=True)
-def simulate_paths_nb(out, params, innovations, seed, first_path, prices):
+def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices):
     """Fill ``out`` (paths x days) with simulated log closes, or with closes (currency per
     tonne) when ``prices``.
 
     ``params`` follows the layout above: ``LOG_DOWN`` and ``LOG_UP`` are log(1 - band) and
     log(1 + band), -inf and +inf without a band; ``UNCHANGED`` is the probability of an
     unchanged close. ``innovations`` is the ``random_nb.quantile_table`` of z (normal or unit
-    t). Row ``i`` is path ``first_path + i`` of the simulation seeded with ``seed``.
+    t); ``shape``, empty for them, holds the sorted standardised residuals of an empirical
+    shape (``innovations`` is then the normal's, see above). Row ``i`` is path
+    ``first_path + i`` of the simulation seeded with ``seed``.
 
     A thread runs ``BLOCK`` paths in step, day by day, each on its own stream, so the blocking
     changes no number. A day has four passes over the block: the random bits (SIMD lanes); the
@@ -67,6 +82,7 @@ def simulate_paths_nb(out, params, innovations, seed, first_path, prices):
     )  # fmt: skip
     down, up, unchanged = params[LOG_DOWN], params[LOG_UP], params[UNCHANGED]
     thin = unchanged > 0.0
+    empirical = shape.shape[0] > 0
     for block in prange((n_paths + BLOCK - 1) // BLOCK):
         first = block * BLOCK
         size = min(BLOCK, n_paths - first)
@@ -74,6 +90,7 @@ def simulate_paths_nb(out, params, innovations, seed, first_path, prices):
         s2, s3 = np.empty(BLOCK, np.uint64), np.empty(BLOCK, np.uint64)
         bits = np.empty(BLOCK, np.uint64)
         z, quiet = np.empty(BLOCK), np.zeros(BLOCK, np.bool_)
+        day = np.empty(BLOCK)  # the day's standardised return: z, or the shape's at z's u
         variance, close = np.empty(BLOCK), np.empty(BLOCK)
         tile = np.empty((n_days, BLOCK))
         shifts = np.empty(n_days * BLOCK, np.int64)
@@ -91,13 +108,20 @@ def simulate_paths_nb(out, params, innovations, seed, first_path, prices):
                 for g in range(BLOCK):
                     if in_tail(bits[g]):
                         z[g] = from_tail(innovations, bits[g])
+            if empirical:
+                for g in range(BLOCK):
+                    day[g] = from_shape(shape, bits[g])
+            else:
+                for g in range(BLOCK):
+                    day[g] = z[g]
             if thin:
                 for g in range(BLOCK):
                     draw, s0[g], s1[g], s2[g], s3[g] = xoshiro_step(s0[g], s1[g], s2[g], s3[g])
                     quiet[g] = unit(draw) < unchanged
             for g in range(BLOCK):
-                shock = math.sqrt(variance[g]) * z[g]
-                move = 0.0 if quiet[g] else min(max(mu + shock, down), up)
+                sd = math.sqrt(variance[g])
+                shock = sd * z[g]
+                move = 0.0 if quiet[g] else min(max(mu + sd * day[g], down), up)
                 close[g] += move
                 tile[t, g] = close[g]
                 residual = -mu if quiet[g] else shock

@@ -129,4 +129,4 @@ def fit_targeted(
     )  # fmt: skip
     for note in notes:
         warnings.warn(note, ModelWarning, stacklevel=2)
-    return VolatilityFit(params, diagnostics, None)
+    return VolatilityFit(params, diagnostics, None, (r - mu) / np.sqrt(variances))

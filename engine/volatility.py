@@ -23,9 +23,13 @@ from engine.errors import ModelError, ModelWarning
 from engine.series import checked_closes
 
 Model = Literal["garch", "gjr"]
-Dist = Literal["normal", "t"]
+Dist = Literal["normal", "t"]  # the innovations arch fits
+Shape = Literal["normal", "t", "fhs"]  # ... and what a simulation draws (``VolatilityParams``)
 MODELS: tuple[Model, ...] = ("garch", "gjr")
 DISTS: tuple[Dist, ...] = ("normal", "t")
+SHAPES: tuple[Shape, ...] = (*DISTS, "fhs")
+FHS_MIN_RESIDUALS = 100  # an empirical shape needs this many standardised residuals
+FHS_WINDOW = 250  # ... and takes the latest this many: a year of sessions, Basel's VaR window
 
 PARAMS_VERSION = 1
 STATIONARITY_MARGIN = 1e-6  # persistence >= 1 - margin counts as integrated (non-stationary)
@@ -57,10 +61,19 @@ def _as_float(name: str, value: object) -> float:
 class VolatilityParams:
     """Daily log returns in per cent: r_t = mu + e_t, e_t = sigma_t z_t,
     sigma_t^2 = omega + (alpha + gamma 1[e_{t-1} < 0]) e_{t-1}^2 + beta sigma_{t-1}^2,
-    z_t standard normal or standardised Student-t(nu) (unit variance, as arch's ``t``).
+    z_t standard normal or standardised Student-t(nu) (unit variance, as arch's ``t``), or,
+    for ``fhs`` (filtered historical simulation), the market's own standardised residuals.
+
+    ``fhs``: the parameters are a normal fit's (quasi-maximum likelihood), and a simulated day
+    draws one uniform u that gives both the day's return, sigma_t Q(u) with Q the empirical
+    quantile function of ``shape``, and the news that feeds the variance, sigma_t Phi^-1(u),
+    the normal score of the same draw. So the variance runs exactly as the fitted normal
+    model's, and the day's return has the market's tails: a big move is big news, as in any
+    GARCH, but the fat tails cannot drain the variance (bootstrapping the residuals into the
+    recursion, as plain FHS does, made E log(alpha z^2 + beta) fall and the fan collapse).
 
     Attributes:
-        model, dist: ``"garch"`` or ``"gjr"``; ``"normal"`` or ``"t"``.
+        model, dist: ``"garch"`` or ``"gjr"``; ``"normal"``, ``"t"`` or ``"fhs"``.
         mu: mean daily return, % per day.
         omega: variance intercept, %^2.
         alpha, gamma, beta: ARCH, asymmetry (0.0 for GARCH) and GARCH coefficients, as arch
@@ -70,6 +83,9 @@ class VolatilityParams:
         last_residual: e_T = r_T - mu of the last fitted day, %.
         last_price: the last close, currency per tonne; last_date its ISO date.
         unchanged_prob: share of daily returns exactly 0 in the fitted sample (thin trading).
+        shape: for ``fhs``, the standardised residuals z the day's return is drawn from, sorted
+            (read as the quantile function through their midpoints, (k + 1/2) / n); empty
+            otherwise.
 
     Checked once, at construction: a bad value raises ``ModelError`` naming the field. A
     non-stationary set (persistence >= 1) can be built; only ``unconditional_variance`` refuses it.
@@ -88,12 +104,14 @@ class VolatilityParams:
     last_price: float
     last_date: str
     unchanged_prob: float
+    shape: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise _bad("model", self.model, f"must be one of {', '.join(MODELS)}")
-        if self.dist not in DISTS:
-            raise _bad("dist", self.dist, f"must be one of {', '.join(DISTS)}")
+        if self.dist not in SHAPES:
+            raise _bad("dist", self.dist, f"must be one of {', '.join(SHAPES)}")
+        self._check_shape()
         for name in _FLOAT_FIELDS:
             object.__setattr__(self, name, _as_float(name, getattr(self, name)))
         rules = {
@@ -113,8 +131,8 @@ class VolatilityParams:
                 raise _bad(name, getattr(self, name), rule)
         if self.alpha + self.gamma < -_SLACK:
             raise _bad("gamma", self.gamma, f"alpha + gamma must be >= 0 (alpha is {self.alpha})")
-        if self.dist == "normal" and self.nu is not None:
-            raise _bad("nu", self.nu, "must be None for dist 'normal'")
+        if self.dist != "t" and self.nu is not None:
+            raise _bad("nu", self.nu, f"must be None for dist {self.dist!r}")
         if self.dist == "t":
             nu = _as_float("nu", self.nu)
             if nu <= 2:
@@ -126,6 +144,23 @@ class VolatilityParams:
             canonical = False
         if not canonical:
             raise _bad("last_date", self.last_date, "must be an ISO date, YYYY-MM-DD")
+
+    def _check_shape(self) -> None:
+        try:
+            shape = np.asarray(self.shape, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise _bad("shape", "...", "must be numbers") from None
+        if self.dist != "fhs":
+            if shape.size:
+                raise _bad("shape", f"{shape.size} values", f"must be empty for dist {self.dist!r}")
+            object.__setattr__(self, "shape", ())
+            return
+        if shape.size < FHS_MIN_RESIDUALS or not np.all(np.isfinite(shape)):
+            raise _bad(
+                "shape", f"{shape.size} values",
+                f"dist 'fhs' needs at least {FHS_MIN_RESIDUALS} finite standardised residuals",
+            )  # fmt: skip
+        object.__setattr__(self, "shape", tuple(float(z) for z in np.sort(shape)))
 
     @property
     def name(self) -> str:
@@ -189,14 +224,14 @@ class VolatilityParams:
             raise ModelError(f"volatility parameters must be a mapping, got {type(data).__name__}")
         if data.get("version") != PARAMS_VERSION:
             raise _bad("version", data.get("version"), f"must be {PARAMS_VERSION}")
-        missing = [name for name in _FIELDS if name not in data]
+        missing = [name for name in _FIELDS if name not in data and name not in _OPTIONAL]
         unknown = sorted(set(data) - {"version", *_FIELDS})
         if missing or unknown:
             raise ModelError(
                 f"VolatilityParams: missing fields {missing}, unknown fields {unknown}; "
                 f"expected version, {', '.join(_FIELDS)}"
             )
-        return cls(**{name: data[name] for name in _FIELDS})
+        return cls(**{name: data[name] for name in _FIELDS if name in data})
 
     def to_json(self) -> str:
         """``to_dict`` as JSON text (floats written exactly)."""
@@ -213,7 +248,10 @@ class VolatilityParams:
 
 
 _FIELDS = tuple(item.name for item in fields(VolatilityParams))
-_FLOAT_FIELDS = tuple(name for name in _FIELDS if name not in ("model", "dist", "nu", "last_date"))
+_OPTIONAL = ("shape",)  # parameters written before the empirical shape existed have none
+_FLOAT_FIELDS = tuple(
+    name for name in _FIELDS if name not in ("model", "dist", "nu", "last_date", "shape")
+)
 
 
 @dataclass(frozen=True)
@@ -246,6 +284,22 @@ class VolatilityFit:
     params: VolatilityParams
     diagnostics: FitDiagnostics
     result: object = field(compare=False, repr=False)  # arch's ARCHModelResult
+    residuals: np.ndarray = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def fhs(self, window: int = FHS_WINDOW) -> VolatilityParams:
+        """This normal fit with the empirical shape of its latest ``window`` standardised
+        residuals e_t / sigma_t, centred (``dist="fhs"``, see ``VolatilityParams``); their
+        spread is kept, so a model that under-forecast the last year's moves is widened.
+        ``ModelError`` for a Student-t fit (its parameters assume t shocks) or too few
+        residuals."""
+        if self.params.dist != "normal":
+            raise ModelError(
+                f"filtered historical simulation takes a normal fit, not {self.params.name}"
+            )
+        z = np.asarray(self.residuals, dtype=np.float64)[-window:]
+        z = z[np.isfinite(z)]
+        # centred: the drift is the fit's mu, not the window's (a falling year would go on falling)
+        return dataclasses.replace(self.params, dist="fhs", shape=tuple(z - z.mean()))
 
 
 def daily_log_returns(prices: pd.Series, session_gaps: np.ndarray | None = None) -> pd.Series:
@@ -432,6 +486,7 @@ def fit_volatility(
         last_date=prices.index[-1].date().isoformat(),
         unchanged_prob=unchanged,
     )
+    residuals = np.asarray(result.std_resid, dtype=np.float64)
     diagnostics = FitDiagnostics(
         n_obs=int(result.nobs),
         loglikelihood=float(result.loglikelihood),
@@ -453,7 +508,7 @@ def fit_volatility(
     for text in dict.fromkeys(texts):  # each distinct text once
         message = f"arch warned while fitting {chosen.name}: {text}"
         warnings.warn(message, ModelWarning, stacklevel=2)
-    return VolatilityFit(fitted, diagnostics, result)
+    return VolatilityFit(fitted, diagnostics, result, residuals)
 
 
 FALLBACK_ALPHA = 0.05  # the short-history default's ARCH coefficient ...

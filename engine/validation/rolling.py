@@ -25,15 +25,16 @@ import pandas as pd
 from scipy import stats
 
 from engine.errors import ConfigurationError, ModelError
+from engine.random_nb import cdf_of_shape, quantile_of_shape
 from engine.series import checked_closes
 from engine.simulate import SimulationSpec, simulate_log_closes
 from engine.targeted import fit_targeted
 from engine.validation.scores import crps, inside, pit
 from engine.volatility import (
     STATIONARITY_MARGIN,
-    Dist,
     FitDiagnostics,
     Model,
+    Shape,
     VolatilityParams,
     fallback_params,
     fit_volatility,
@@ -49,12 +50,14 @@ FALLBACK_NAME = "fallback"
 @dataclass(frozen=True)
 class Candidate:
     """A model to validate: a fitted (model, dist) pair, or the short-history fallback
-    (``engine.volatility.fallback_params``), which is not fitted."""
+    (``engine.volatility.fallback_params``), which is not fitted. ``fhs`` is a normal fit
+    simulated with the empirical shape of its standardised residuals
+    (``VolatilityFit.fhs``)."""
 
     model: Model
-    dist: Dist
+    dist: Shape
     fallback: bool = False
-    targeted: bool = False  # variance targeting (engine.targeted; normal innovations only)
+    targeted: bool = False  # variance targeting (engine.targeted; normal and fhs only)
 
     @property
     def name(self) -> str:
@@ -75,18 +78,18 @@ class Candidate:
             if self.targeted:
                 fit = fit_targeted(prices, model=self.model, session_gaps=gaps,
                                    min_observations=min_observations)  # fmt: skip
-                return fit.params, fit.diagnostics
-            fit = fit_volatility(
-                prices,
-                model=self.model,
-                dist=self.dist,
-                session_gaps=gaps,
-                min_observations=min_observations,
-                allow_nonstationary=True,
-            )
+            else:
+                fit = fit_volatility(
+                    prices,
+                    model=self.model,
+                    dist="t" if self.dist == "t" else "normal",
+                    session_gaps=gaps,
+                    min_observations=min_observations,
+                    allow_nonstationary=True,
+                )
         if fit.params.persistence > 1.0 + STATIONARITY_MARGIN:
             raise ModelError(f"explosive fit (persistence {fit.params.persistence:.6f})")
-        return fit.params, fit.diagnostics
+        return (fit.fhs() if self.dist == "fhs" else fit.params), fit.diagnostics
 
     def params(
         self, prices: pd.Series, gaps: np.ndarray, min_observations: int
@@ -107,6 +110,10 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("gjr", "t"),
     Candidate("garch", "normal", targeted=True),
     Candidate("gjr", "normal", targeted=True),
+    Candidate("garch", "fhs"),
+    Candidate("gjr", "fhs"),
+    Candidate("garch", "fhs", targeted=True),
+    Candidate("gjr", "fhs", targeted=True),
     FALLBACK,
 )
 
@@ -221,6 +228,8 @@ def choose_origins(index: pd.DatetimeIndex, spec: ValidationSpec) -> pd.Datetime
 
 def _quantiles(params: VolatilityParams, levels: np.ndarray) -> np.ndarray:
     """Quantiles of the standardised innovation z at ``levels``."""
+    if params.dist == "fhs":
+        return quantile_of_shape(np.asarray(params.shape), levels)
     if params.dist == "t":
         nu = float(params.nu)  # type: ignore[arg-type]
         return stats.t.ppf(levels, nu) * math.sqrt((nu - 2.0) / nu)
@@ -228,6 +237,8 @@ def _quantiles(params: VolatilityParams, levels: np.ndarray) -> np.ndarray:
 
 
 def _cdf(params: VolatilityParams, z: float) -> float:
+    if params.dist == "fhs":
+        return float(cdf_of_shape(np.asarray(params.shape), z))
     if params.dist == "t":
         nu = float(params.nu)  # type: ignore[arg-type]
         return float(stats.t.cdf(z / math.sqrt((nu - 2.0) / nu), nu))
