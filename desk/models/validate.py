@@ -41,12 +41,12 @@ def validate_prices(
     index = pd.DatetimeIndex(closes.index)
     gaps = calendar_for(rules.calendar).session_gaps(index)
     if since is not None and spec.origins is None:
-        origins = month_end_origins(index, spec.min_observations)
+        origins = month_end_origins(index, spec.min_observations, gaps)
         origins = origins[origins >= since]
         if not len(origins):
             raise ModelError(
                 f"no month-end origin on or after {since.date()} with {spec.min_observations} "
-                f"returns before it and a later close (the closes end on {index[-1].date()})"
+                f"daily returns before it and a later close (the closes end on {index[-1].date()})"
             )
         spec = replace(spec, origins=tuple(origins))
     return validate(closes, gaps, spec, candidates)

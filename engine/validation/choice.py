@@ -224,7 +224,7 @@ def validate(
     ``memory`` keeps the origins' work for the next validation of the same, longer history."""
     if not candidates:
         raise ModelError("validation needs at least one candidate model")
-    origins = choose_origins(pd.DatetimeIndex(prices.index), spec)
+    origins = choose_origins(pd.DatetimeIndex(prices.index), spec, session_gaps)
     session = np.cumsum(np.asarray(session_gaps))
     reach = int(session[-1] - session[prices.index.get_loc(origins[0])])
     if reach < spec.longest:

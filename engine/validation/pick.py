@@ -67,7 +67,7 @@ def validation_cut(index: pd.DatetimeIndex) -> pd.Timestamp | None:
 def reachable(spec: ValidationSpec, index: pd.DatetimeIndex, gaps: np.ndarray) -> ValidationSpec:
     """``spec`` with the horizons that some origin can score (a young market has no close 250
     sessions after its first month-end yet: it is judged on the shorter horizons)."""
-    origins = month_end_origins(index, spec.min_observations)
+    origins = month_end_origins(index, spec.min_observations, gaps)
     if not len(origins):
         return spec  # the validation says what is missing
     session = np.cumsum(gaps)

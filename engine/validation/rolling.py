@@ -140,7 +140,7 @@ class ValidationSpec:
         band: the market's daily band (0.10 for the CEA), or ``None``.
         min_observations: returns a fit needs; origins with fewer are skipped.
         origins: the origins, or ``None`` for the last close of every calendar month with
-            ``min_observations`` returns before it.
+            ``min_observations`` daily returns before it.
         max_origins: keep only the latest this many origins (``None``: all).
     """
 
@@ -188,20 +188,36 @@ class CandidateScores:
     fits: pd.DataFrame
 
 
-def month_end_origins(index: pd.DatetimeIndex, min_observations: int) -> pd.DatetimeIndex:
+def daily_returns_through(index: pd.DatetimeIndex, session_gaps: np.ndarray | None) -> np.ndarray:
+    """Per close, how many daily returns (between closes one session apart) a fit to it has:
+    a weekly stretch of the history gives none."""
+    daily = np.ones(len(index), dtype=np.int64)
+    if session_gaps is not None:
+        daily = (np.asarray(session_gaps) <= 1).astype(np.int64)
+    daily[:1] = 0
+    return np.cumsum(daily)
+
+
+def month_end_origins(
+    index: pd.DatetimeIndex, min_observations: int, session_gaps: np.ndarray | None = None
+) -> pd.DatetimeIndex:
     """The last date of each calendar month in ``index`` with at least ``min_observations``
-    returns before it and at least one later close."""
+    daily returns up to it (counted with ``session_gaps``, every row a session without them)
+    and at least one later close."""
     dates = pd.Series(index, index=index)
     ends = pd.DatetimeIndex(dates.groupby(index.to_period("M")).max().to_numpy())
     position = index.get_indexer(ends)
-    return ends[(position >= min_observations) & (position < len(index) - 1)]
+    enough = daily_returns_through(index, session_gaps)[position] >= min_observations
+    return ends[enough & (position < len(index) - 1)]
 
 
-def choose_origins(index: pd.DatetimeIndex, spec: ValidationSpec) -> pd.DatetimeIndex:
+def choose_origins(
+    index: pd.DatetimeIndex, spec: ValidationSpec, session_gaps: np.ndarray | None = None
+) -> pd.DatetimeIndex:
     """The origins ``spec`` asks for, checked against the data: ``ModelError`` when none is
     left, naming what is missing."""
     if spec.origins is None:
-        origins = month_end_origins(index, spec.min_observations)
+        origins = month_end_origins(index, spec.min_observations, session_gaps)
     else:
         origins = pd.DatetimeIndex(sorted(set(spec.origins)))
         missing = origins.difference(index)
@@ -216,12 +232,17 @@ def choose_origins(index: pd.DatetimeIndex, spec: ValidationSpec) -> pd.Datetime
     if spec.max_origins is not None:
         origins = origins[-spec.max_origins :]
     if not len(origins):
-        first = index[spec.min_observations].date() if len(index) > spec.min_observations else None
-        where = f"the first would be {first}" if first else f"the data have {len(index)} closes"
+        counts = daily_returns_through(index, session_gaps)
+        enough = np.flatnonzero(counts >= spec.min_observations)
+        where = (
+            f"the first would be {index[enough[0]].date()}"
+            if len(enough)
+            else f"the data have {counts[-1]} daily returns in {len(index)} closes"
+        )
         raise ModelError(
-            f"no origin to validate from: every origin needs {spec.min_observations} returns "
-            f"before it and a later close ({where}, the last close is {index[-1].date()}); "
-            "use a longer history or a smaller min_observations"
+            f"no origin to validate from: every origin needs {spec.min_observations} daily "
+            f"returns before it and a later close ({where}, the last close is "
+            f"{index[-1].date()}); use a longer history or a smaller min_observations"
         )
     return origins
 

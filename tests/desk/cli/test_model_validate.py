@@ -90,6 +90,7 @@ def test_too_short_a_history_names_what_is_missing(tmp_path):
         ],
     )
     assert result.exit_code == exit_codes.MODEL
-    assert "no origin to validate from: every origin needs 250 returns" in result.output
+    assert "no origin to validate from: every origin needs 250 daily returns" in result.output
+    assert "the data have 149 daily returns in 150 closes" in result.output
     bad = validate("--horizons", "1,x", "--out", str(tmp_path / "w"))
     assert bad.exit_code == exit_codes.USAGE

@@ -12,7 +12,7 @@ import pytest
 from engine.errors import ConfigurationError, ModelError
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.validation import ValidationSpec, candidate, evaluate_candidate, validate
-from engine.validation.rolling import choose_origins
+from engine.validation.rolling import choose_origins, month_end_origins
 from engine.volatility import VolatilityParams, fallback_params
 
 TRUE = VolatilityParams(
@@ -179,3 +179,22 @@ def test_a_candidate_that_never_fits_ranks_last_without_breaking_the_ranking(his
     assert result.summary.loc["garch-t", "failed"] == 3
     assert math.isinf(result.summary.loc["garch-t", "score"])
     assert result.summary.loc["garch-normal", "score"] == pytest.approx(1.0)
+
+
+def test_origins_count_daily_returns_not_rows():
+    """A weekly stretch (each close 5 sessions after the last) gives no daily return: the
+    first month-end origin comes once 250 daily returns have accrued after it, so that every
+    fitted candidate can be fitted there (the NZU's weekly years made every fit fail and the
+    short-history fallback win by default)."""
+    weekly = pd.bdate_range("2015-01-02", periods=300, freq="5B")
+    daily = pd.bdate_range(weekly[-1] + pd.offsets.BDay(), periods=400)
+    index = weekly.append(daily)
+    gaps = np.r_[np.ones(1), np.full(299, 5), np.ones(400)].astype(np.int64)
+    origins = month_end_origins(index, 250, gaps)
+    first = index.get_loc(origins[0])
+    counts = np.cumsum(np.r_[0, gaps[1:] <= 1])
+    assert counts[first] >= 250 and first >= 300 + 249
+    assert month_end_origins(index, 250)[0] < weekly[-1]  # counted as rows, as before
+    spec = ValidationSpec(horizons=(1,), paths=100, min_observations=800)
+    with pytest.raises(ModelError, match="the data have 400 daily returns in 700 closes"):
+        choose_origins(index, spec, gaps)
