@@ -325,6 +325,11 @@ class ComplianceOptimiser:
         plan = self._plan(values, solver, status, seconds, notes)
         if self._cache is not None and key is not None:
             self._cache.remember(key, plan)
+            # a kept program is never warm-started: drop the solver cvxpy keeps for that
+            # (about half of a kept program's memory)
+            solvers = getattr(self._model.problem, "_solver_cache", None)
+            if isinstance(solvers, dict):
+                solvers.clear()
         return plan
 
     def frontier(self, lambdas: Iterable[float]) -> pd.DataFrame:
