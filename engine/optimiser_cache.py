@@ -16,7 +16,7 @@ settings, rules and the Parameter values): the same input gives the same plan wi
 A cache is an explicit object owned by its caller (the strategy instance), never module state;
 its programs are shared by the optimisers that use it, one solve at a time (not thread-safe).
 Both stores are bounded and drop the least recently used entry. A kept program holds about
-1.7 MB (30 scenarios, 6 to 14 dates): the default 64 add about 110 MB at most; 200 paths of the
+1.7 MB (30 scenarios, 6 to 14 dates): the default 64 add 110-160 MB at most; 200 paths of the
 example meet about 105 structures, and 64 kept programs compile 138 times, 256 kept 104 times
 (the run 5 % faster, for 60 % more memory).
 """
