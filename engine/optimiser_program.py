@@ -14,12 +14,13 @@
   Parameters is not DPP, so where a sweep Parameter multiplies data (the offset cap x emissions,
   the penalty multiple x the deadline price, the risk aversion x the tail weights, the liquidity
   x the impact weights) the product is one Parameter, computed when the values are set; and the
-  per-scenario cost is a variable, so that the weights multiply a variable.
+  expected cost is written variable by variable (the weighted leaf cash, penalty and bank), so
+  that the weights multiply variables, not the per-scenario cost's Parameter terms.
 
-Both forms are the same program: the same rows in the same order, so the solver's answers agree
-to its tolerance (``tests/engine/test_optimiser_cache.py``). With ``phase1`` each constraint
-family gets a weighted slack and the objective is the weighted slack (the infeasibility
-diagnosis, always with constants).
+Both forms are the same program: the same variables, rows and coefficients, so the solver's
+answers agree to its tolerance (``tests/engine/test_optimiser_cache.py``). With ``phase1``
+each constraint family gets a weighted slack and the objective is the weighted slack (the
+infeasibility diagnosis, always with constants).
 """
 
 from __future__ import annotations
