@@ -44,7 +44,12 @@ variables and the program grows linearly with the scenario count.
 Objective: ``"mean_cvar"`` minimises E[cost] + lambda x CVaR_alpha(cost) (Rockafellar-Uryasev),
 ``"min_cvar"`` minimises CVaR subject to E[cost] <= ``cost_budget``. What a sweep changes is a
 ``cp.Parameter`` of a DPP problem built once; the scenario data are constants (as Parameters they
-made the first solve ~20x slower). Internally tonnes are scaled by the expected emissions and
+made the first solve of a 1,000-scenario program ~20x slower). A caller that re-solves many
+small programs of one structure with new data (a re-planning strategy on paths) passes a
+``engine.optimiser_cache.ProblemCache``: the program is then compiled once per structure with the
+data as Parameters too (``engine.optimiser_program``) and a known input's plan is not re-solved.
+The program takes the scenarios leaf by leaf of the tree; the plan reports them in their own
+order. Internally tonnes are scaled by the expected emissions and
 money by that times today's price, so the solvers see numbers near 1. Without fees a buy and a
 sale at one node cancel at no cost, so only net trades are determined then.
 """
@@ -55,7 +60,6 @@ import dataclasses
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -67,19 +71,17 @@ from engine.compliance import ComplianceRules
 from engine.errors import ConfigurationError, OptimisationError
 from engine.forwards import ForwardHedge, price_quotes
 from engine.markets import market_rules
-from engine.optimiser_costs import ImpactCost, impact_cost
+from engine.optimiser_cache import ProblemCache
+from engine.optimiser_costs import impact_cost
 from engine.optimiser_errors import (
     COST_BUDGET,
-    HOLDINGS,
     INFEASIBLE_STATUSES,
-    LIQUIDITY,
-    PLEDGE,
-    RESERVE_FLOOR,
     TRADING_BUDGET,
     diagnose_infeasible,
     solve_with_fallback,
 )
-from engine.optimiser_settings import Mode, OptimiserSettings
+from engine.optimiser_program import Program
+from engine.optimiser_settings import OptimiserSettings
 from engine.plan import Plan
 from engine.scenarios import Scenarios, weighted_var_cvar
 from engine.settlement import settle_paths, terms_of
@@ -87,10 +89,6 @@ from engine.tree import ScenarioTree, scenario_tree
 
 SHORTFALL_EVENT_T = 0.5
 """A scenario counts as short when its shortfall exceeds this many tonnes."""
-
-MIN_CVAR_TIE_BREAK = 1e-4
-"""Weight of E[cost] beside CVaR in mode ``"min_cvar"``: CVaR alone leaves the recourse of the
-scenarios outside the tail free, so the plan would report arbitrary trades there."""
 
 OVERRIDES = (
     "lambda_", "liquidity_t", "trading_budget", "reserve_floor_t", "offset_cap_share",
@@ -134,7 +132,6 @@ class _Data:
         received = np.cumsum(inflow / self.tonne, axis=1)
         self.lowest_inflow = np.full(N, np.inf)
         np.minimum.at(self.lowest_inflow, node.ravel(), received.ravel())
-        self.final_inflow = received[:, -1]
         self.offers = ()
         if settings.forwards:
             if sc.decision_dates is None:
@@ -157,8 +154,11 @@ class _Data:
         )
         leaves = tree.nodes_at(self.D - 1)
         self.leaf_path = tree.ancestry()[leaves]  # L x N: the nodes on each leaf's path
+        # the program takes the scenarios leaf by leaf: its structure is then the tree and the
+        # count of scenarios per leaf, whichever scenarios they are
+        order = np.argsort(node[:, -1], kind="stable")
         self.leaf_of = sparse.csr_array(
-            (np.ones(self.S), (np.arange(self.S), node[:, -1] - leaves[0])),
+            (np.ones(self.S), (np.arange(self.S), node[order, -1] - leaves[0])),
             shape=(self.S, leaves.size),
         )
         self.pledged = book.pledged_t / self.tonne
@@ -172,10 +172,20 @@ class _Data:
         self.impact_weights = settings.impact * p if settings.impact > 0 else None
         self.ccer_impact_weights = settings.ccer_impact * pc if settings.ccer_impact > 0 else None
         self.ccer_liquidity = settings.ccer_liquidity_t / self.tonne
-        self.deadline = sc.deadline_price / self.price
+        self.ccer_inverse_liquidity = 1 / self.ccer_liquidity
+        if self.ccer_impact_weights is not None:
+            self.ccer_impact_cost = self.ccer_impact_weights * self.ccer_liquidity
         self.penalty_per_t = (rules.penalty_per_t or 0.0) / self.price
-        self.emissions = sc.emissions / self.tonne
         self.alpha = settings.alpha
+        # per scenario, in the program's order
+        self.final_inflow = received[order, -1]
+        self.deadline = sc.deadline_price[order] / self.price
+        self.emissions = sc.emissions[order] / self.tonne
+        self.weights_by_leaf = sc.weights[order]
+        self.tail_weights = self.weights_by_leaf / (1 - self.alpha)
+        self.leaf_weights = self.leaf_of.T @ self.weights_by_leaf  # L
+        self.weighted_deadline = self.weights_by_leaf * self.deadline
+        self.weighted_penalty_per_t = self.weights_by_leaf * self.penalty_per_t
         highest = max(self.buy_prices.max(), self.ccer_prices.max())
         self.slack_bound = (
             100.0
@@ -197,154 +207,6 @@ def _index(name: str, value: object, dates: int) -> int:
     return int(value)
 
 
-class _Model:
-    """The cvxpy program; with ``phase1`` each constraint family gets a weighted slack and the
-    objective is the weighted slack (the infeasibility diagnosis)."""
-
-    def __init__(self, d: _Data, mode: Mode, bank_cap: bool, phase1: bool) -> None:
-        S, N, L = d.S, d.tree.count, d.leaf_path.shape[0]
-        self.lam = cp.Parameter(nonneg=True, name="lambda")
-        self.liquidity = cp.Parameter(pos=True, name="liquidity")
-        self.inv_liquidity = cp.Parameter(pos=True, name="inverse_liquidity")
-        self.budget = cp.Parameter(nonneg=True, name="trading_budget")
-        self.floor = cp.Parameter(nonneg=True, name="reserve_floor")
-        self.lowest = cp.Parameter(nonneg=True, name="holdings_floor")
-        self.cap_share = cp.Parameter(nonneg=True, name="offset_cap_share")
-        self.penalty = cp.Parameter(nonneg=True, name="penalty_multiple")
-        self.allowances = cp.Parameter(nonneg=True, name="allowances")
-        self.sellable = cp.Parameter(nonneg=True, name="sellable_allowances")
-        self.ccer_held = cp.Parameter(nonneg=True, name="ccer_held")
-        self.bank_base = cp.Parameter(nonneg=True, name="banking_base") if bank_cap else None
-        self.cost_budget = cp.Parameter(name="cost_budget") if mode == "min_cvar" else None
-        families = [TRADING_BUDGET, RESERVE_FLOOR, LIQUIDITY, PLEDGE, HOLDINGS]
-        families += [COST_BUDGET] if mode == "min_cvar" else []
-        slack: dict[str, Any] = {f: 0.0 for f in families}
-        self.slack_weight: dict[str, cp.Parameter] = {}
-        if phase1:
-            slack = {f: cp.Variable(nonneg=True, name=f) for f in families}
-            self.slack_weight = {f: cp.Parameter(nonneg=True, name=f) for f in families}
-            self.slack_bound = cp.Parameter(pos=True, name="slack_bound")
-        self.slack = slack
-
-        # one decision per node of the tree; node 0 is today
-        self.buy = cp.Variable(N, nonneg=True, name="buy")
-        self.sell = cp.Variable(N, nonneg=True, name="sell")
-        self.ccer_buy = cp.Variable(N, nonneg=True, name="ccer_buy")
-        K = len(d.offers)  # one hedge per counterparty quote
-        self.forward = cp.Variable(K, nonneg=True, name="forward") if K else None
-        self.ccer_use = cp.Variable(S, nonneg=True, name="ccer_use")
-        self.shortfall = cp.Variable(S, nonneg=True, name="shortfall")
-        self.valued_bank = cp.Variable(S, nonneg=True, name="valued_bank")
-        # per node, the allowances held after its trades (less the inflows); per leaf, the
-        # CCERs held and the cash paid along its path
-        self.traded = h = cp.Variable(N, name="traded_holdings")
-        self.ccer_stock = cp.Variable(L, name="ccer_stock")
-        self.cash = cp.Variable(L, name="cash")
-        net = self.buy - self.sell
-        spend = d.leaf_path @ (
-            cp.multiply(d.buy_prices, self.buy) + cp.multiply(d.ccer_prices, self.ccer_buy)
-        )
-        self.forward_caps = None
-        if self.forward is not None:
-            net = net + d.forward_steps @ self.forward
-            spend = spend + d.forward_prices @ self.forward
-            self.forward_caps = self.forward <= d.forward_caps
-        cash = spend - d.leaf_path @ cp.multiply(d.sell_prices, self.sell)
-        constraints = [self.ccer_buy <= d.ccer_liquidity]  # optional trades: not a family
-        impacts = []
-        if d.impact_weights is not None:
-            trades = [self.buy, self.sell]
-            impacts.append(
-                ImpactCost(trades, d.impact_weights, self.liquidity, self.inv_liquidity, "impact")
-            )
-        if d.ccer_impact_weights is not None:
-            liquidity, weights = d.ccer_liquidity, d.ccer_impact_weights
-            impacts.append(ImpactCost([self.ccer_buy], weights, liquidity, 1 / liquidity, "ccer"))
-        for term in impacts:
-            constraints += term.constraints
-            cash = cash + term.cash(d.leaf_path)
-        constraints += [self.forward_caps] if self.forward_caps is not None else []
-        constraints += [
-            h - d.parent_of @ h == net + self.allowances * d.root,
-            self.ccer_stock == d.leaf_path @ self.ccer_buy + self.ccer_held,
-            self.cash == cash,
-            self.sell[0] <= self.sellable + slack[PLEDGE],
-        ]
-        held = h + d.lowest_inflow  # the least any of the node's scenarios holds
-        if phase1:
-            constraints += [
-                held >= self.floor - slack[RESERVE_FLOOR],
-                held >= d.pledged - slack[PLEDGE],
-                held >= -slack[HOLDINGS],
-            ]
-        else:  # one row per node: the highest of the floor, the pledge and zero
-            constraints.append(held >= self.lowest)
-        cap = self.liquidity + slack[LIQUIDITY]
-        self.liquidity_rows = [self.buy <= cap, self.sell <= cap]
-        constraints += self.liquidity_rows
-        self.budget_rows = spend <= self.budget + slack[TRADING_BUDGET]
-        constraints.append(self.budget_rows)
-
-        final = d.leaf_of @ h[N - L :] + d.final_inflow  # the leaves are the last nodes
-        surrendered = d.emissions - self.ccer_use - self.shortfall
-        self.ccer_cap = self.ccer_use <= self.cap_share * d.emissions
-        constraints += [
-            self.ccer_use <= d.leaf_of @ self.ccer_stock,
-            self.ccer_cap,
-            # holdings at the deadline are >= 0 too; relaxed, a deficit is surrendered as a
-            # negative amount and paid as a shortfall, as the settlement rule does
-            surrendered >= -slack[HOLDINGS],
-            surrendered <= final,
-            self.valued_bank <= final - surrendered,
-        ]
-        self.bank_cap = None
-        if self.bank_base is not None:
-            self.bank_cap = self.valued_bank <= self.bank_base
-            constraints.append(self.bank_cap)
-        penalty = self.penalty * cp.multiply(d.deadline, self.shortfall)
-        cost = d.leaf_of @ self.cash + penalty + d.penalty_per_t * self.shortfall
-        cost = cost - cp.multiply(d.deadline, self.valued_bank)
-        expected = d.weights @ cost
-        if self.cost_budget is not None:
-            constraints.append(expected <= self.cost_budget + slack[COST_BUDGET])
-        if phase1:
-            constraints += [t <= self.slack_bound for t in slack.values()]
-            objective = cp.sum([self.slack_weight[f] * slack[f] for f in families])
-        else:
-            self.eta = cp.Variable(name="var")
-            self.excess = cp.Variable(S, nonneg=True, name="excess")
-            constraints.append(self.excess >= cost - self.eta)
-            self.cvar = self.eta + (d.weights @ self.excess) / (1 - d.alpha)
-            if mode == "min_cvar":  # a small weight on E[cost] settles the untailed scenarios
-                objective = self.cvar + MIN_CVAR_TIE_BREAK * expected
-            else:
-                objective = expected + self.lam * self.cvar
-        self.problem = cp.Problem(cp.Minimize(objective), constraints)
-        if not self.problem.is_dcp(dpp=True):
-            raise OptimisationError("the compliance program is not DPP: a Parameter is misused")
-
-    def set(self, values: dict[str, float | None], d: _Data) -> None:
-        """Set every Parameter from unscaled ``values`` (tonnes, CNY)."""
-        self.lam.value = values["lambda_"]
-        self.liquidity.value = values["liquidity_t"] / d.tonne
-        self.inv_liquidity.value = d.tonne / values["liquidity_t"]
-        self.budget.value = values["trading_budget"] / d.money
-        self.floor.value = values["reserve_floor_t"] / d.tonne
-        self.lowest.value = max(self.floor.value, d.pledged)
-        self.cap_share.value = values["offset_cap_share"]
-        self.penalty.value = values["penalty_multiple"]
-        self.allowances.value = values["allowances_t"] / d.tonne
-        self.sellable.value = max(self.allowances.value - d.pledged, 0.0)
-        self.ccer_held.value = values["ccer_t"] / d.tonne
-        if self.bank_base is not None:
-            self.bank_base.value = values["banking_base_t"] / d.tonne
-        if self.cost_budget is not None:
-            self.cost_budget.value = values["cost_budget"] / d.money
-        if self.slack_weight:
-            held = values["reserve_floor_t"] + values["allowances_t"] + values["ccer_t"]
-            self.slack_bound.value = d.slack_bound * (1 + held / d.tonne)
-
-
 class ComplianceOptimiser:
     """The compliance program of one book over one scenario set, built once and re-solved.
 
@@ -360,6 +222,7 @@ class ComplianceOptimiser:
         scenarios: Scenarios,
         settings: OptimiserSettings | None = None,
         rules: ComplianceRules | None = None,
+        cache: ProblemCache | None = None,
     ) -> None:
         started = time.perf_counter()
         self.book, self.scenarios = book, scenarios
@@ -382,9 +245,21 @@ class ComplianceOptimiser:
         }
         self._data = _Data(book, scenarios, settings, rules)
         self._bank_cap = rules.banking_base_t is not None
-        self._model = _Model(self._data, settings.mode, self._bank_cap, phase1=False)
-        self._phase1: _Model | None = None
+        self._cache = cache
+        self._program: Program | None = None
+        if cache is None:
+            self._program = Program(self._data, settings.mode, self._bank_cap, phase1=False)
+        self._phase1: Program | None = None
         self.build_seconds = time.perf_counter() - started
+
+    @property
+    def _model(self) -> Program:
+        """The program: built here, or with a cache the compiled one of this structure (taken
+        when first solved, so that a plan the cache knows needs none)."""
+        if self._program is None:
+            assert self._cache is not None
+            self._program = self._cache.program(self._data, self.settings.mode, self._bank_cap)
+        return self._program
 
     @property
     def tree(self) -> ScenarioTree:
@@ -393,7 +268,8 @@ class ComplianceOptimiser:
 
     @property
     def problem(self) -> cp.Problem:
-        """The compiled program (the same object across re-solves)."""
+        """The compiled program (the same object across re-solves; with a cache, shared with
+        the other optimisers of this structure: its values are the last solve's)."""
         return self._model.problem
 
     def parameter_values(self, **overrides: float) -> dict[str, float | None]:
@@ -431,13 +307,30 @@ class ComplianceOptimiser:
             SolverFailed: when the primary solver and the fallback both fail.
         """
         values = self.parameter_values(**overrides)
+        key = None
+        if self._cache is not None:  # the same inputs and values: the same plan
+            key = self._cache.plan_key(self.book, self.scenarios, self.settings, self.rules, values)
+            known = self._cache.known_plan(key)
+            if known is not None:
+                return known
         self._model.set(values, self._data)
+        # a program from the cache was last solved on other data: a fresh solver, so that its
+        # answer is the one a program built for these data gives
         solver, status, seconds, notes = solve_with_fallback(
-            self._model.problem, self.settings.solvers, "the compliance program"
-        )
+            self._model.problem, self.settings.solvers, "the compliance program",
+            warm_start=self._cache is None, canon_backend=self._model.canon_backend,
+        )  # fmt: skip
         if status in INFEASIBLE_STATUSES:
             raise self._diagnose(values)
-        return self._plan(values, solver, status, seconds, notes)
+        plan = self._plan(values, solver, status, seconds, notes)
+        if self._cache is not None and key is not None:
+            self._cache.remember(key, plan)
+            # a kept program is never warm-started: drop the solver cvxpy keeps for that
+            # (about half of a kept program's memory)
+            solvers = getattr(self._model.problem, "_solver_cache", None)
+            if isinstance(solvers, dict):
+                solvers.clear()
+        return plan
 
     def frontier(self, lambdas: Iterable[float]) -> pd.DataFrame:
         """Expected cost and CVaR (CNY) per risk aversion, re-solving the built program."""
@@ -538,7 +431,7 @@ class ComplianceOptimiser:
 
     def _diagnose(self, values: dict[str, float | None]) -> OptimisationError:
         if self._phase1 is None:
-            self._phase1 = _Model(self._data, self.settings.mode, self._bank_cap, phase1=True)
+            self._phase1 = Program(self._data, self.settings.mode, self._bank_cap, phase1=True)
         self._phase1.set(values, self._data)
         units = {f: self._data.tonne for f in self._phase1.slack}
         units.update({TRADING_BUDGET: self._data.money, COST_BUDGET: self._data.money})

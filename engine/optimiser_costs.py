@@ -29,30 +29,29 @@ class ImpactCost:
 
     Args:
         trades: the node's trades (scaled tonnes), one expression of length N per side.
-        weights: ``impact x price`` per node (scaled), N.
-        liquidity: the most traded per node and side (scaled tonnes), and its inverse: Parameters
-            where a sweep changes them.
+        cost_weights: ``impact x price x liquidity`` per node (scaled money), N: numbers, a
+            Parameter, or a Parameter times numbers (where a sweep changes the liquidity).
+        inverse_liquidity: one over the most traded per node and side (scaled tonnes), a
+            number or a Parameter.
         name: the epigraph variable's name.
     """
 
     def __init__(
         self,
         trades: Sequence[cp.Expression],
-        weights: np.ndarray,
-        liquidity: cp.Parameter | float,
+        cost_weights: np.ndarray | cp.Expression,
         inverse_liquidity: cp.Parameter | float,
         name: str,
     ) -> None:
-        n = weights.size
+        n = trades[0].shape[0]
         self.epigraph = cp.Variable(n, nonneg=True, name=name)
         legs = cp.vstack([*(inverse_liquidity * t for t in trades), np.full(n, IMPACT_LEG)])
         self.constraints = [self.epigraph >= cp.quad_over_lin(legs, 1.0, axis=0)]
-        self.weights, self.liquidity = weights, liquidity
+        self.cost_weights = cost_weights
 
     def cash(self, leaf_path: np.ndarray) -> cp.Expression:
         """The impact paid along each leaf's path (scaled money), the constant leg removed."""
-        paid = leaf_path @ cp.multiply(self.weights, self.epigraph - IMPACT_LEG**2)
-        return self.liquidity * paid
+        return leaf_path @ cp.multiply(self.cost_weights, self.epigraph - IMPACT_LEG**2)
 
 
 def impact_cost(

@@ -54,12 +54,21 @@ class SolveOutcome(NamedTuple):
     notes: tuple[str, ...]
 
 
-def solve_with_fallback(problem: cp.Problem, solvers: tuple[str, str], what: str) -> SolveOutcome:
+def solve_with_fallback(
+    problem: cp.Problem,
+    solvers: tuple[str, str],
+    what: str,
+    warm_start: bool = True,
+    canon_backend: str | None = None,
+) -> SolveOutcome:
     """Solve ``problem`` with ``solvers[0]``, retrying once with ``solvers[1]`` when the status is
     not optimal (the fallback's ``optimal_inaccurate`` is accepted when its constraints hold to
     ``INACCURATE_TOLERANCE``). Warnings are caught and come
-    back as notes. An infeasible status comes back for the caller to diagnose; any other failure
-    raises ``SolverFailed`` naming both solvers and their statuses."""
+    back as notes. ``warm_start`` lets cvxpy hand the new data to the solver of the last solve
+    (Clarabel keeps that solve's equilibration: answers then differ within its tolerance from a
+    fresh solver's). ``canon_backend`` is cvxpy's compiler (``None``: its default). An
+    infeasible status comes back for the caller to diagnose; any other failure raises
+    ``SolverFailed`` naming both solvers and their statuses."""
     started = time.perf_counter()
     notes: list[str] = []
     attempts: list[tuple[str, str]] = []
@@ -67,7 +76,10 @@ def solve_with_fallback(problem: cp.Problem, solvers: tuple[str, str], what: str
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                problem.solve(solver=solver, warm_start=True, **SOLVER_OPTIONS.get(solver, {}))
+                problem.solve(
+                    solver=solver, warm_start=warm_start, canon_backend=canon_backend,
+                    **SOLVER_OPTIONS.get(solver, {}),
+                )  # fmt: skip
                 status = str(problem.status)
             except cp.error.SolverError as exc:
                 status = f"solver error ({exc})"

@@ -5,6 +5,7 @@ cvxpy is imported only to check the solvers' names, so reading a default is ligh
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,15 @@ SOLVER = "CLARABEL"
 """Primary solver: an interior-point conic solver (the impact term is a second-order cone)."""
 FALLBACK_SOLVER = "SCS"
 """Tried once when the primary fails (slower: a first-order method)."""
+
+
+@functools.cache
+def installed_solvers() -> frozenset[str]:
+    """The solvers cvxpy finds, asked once a process: asking tries to import every solver it
+    knows (about 1 ms; the optimised strategy builds settings at every re-plan)."""
+    import cvxpy as cp  # here: the settings' defaults are read without the solvers
+
+    return frozenset(cp.installed_solvers())
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,6 @@ class OptimiserSettings:
     solvers: tuple[str, str] = (SOLVER, FALLBACK_SOLVER)
 
     def __post_init__(self) -> None:
-        import cvxpy as cp  # here: the settings' defaults are read without the solvers
-
         checks = {
             "lambda_": self.lambda_ >= 0,
             "alpha": 0 < self.alpha < 1,
@@ -85,7 +93,7 @@ class OptimiserSettings:
             "tree_leaves": isinstance(self.tree_leaves, int) and self.tree_leaves >= 1,
             "tree_need_splits": isinstance(self.tree_need_splits, int)
             and self.tree_need_splits >= 0,
-            "solvers": len(self.solvers) == 2 and set(self.solvers) <= set(cp.installed_solvers()),
+            "solvers": len(self.solvers) == 2 and set(self.solvers) <= installed_solvers(),
         }
         for name, ok in checks.items():
             value = getattr(self, name)

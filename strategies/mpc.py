@@ -16,6 +16,11 @@ On a schedule (the cycle's first session, then every ``every`` sessions) the str
    position today: allowances held, forwards due, CCER, pledges, the budget left, the reserve;
 4. trades the here-and-now decision (buy or sell today), and nothing until the next re-solve.
 
+The strategy keeps its compiled programs (``engine.optimiser_cache.ProblemCache``, one per
+instance): on simulated paths every path re-plans at the same sessions, so each re-solve has
+a structure seen before and skips cvxpy's compilation, and the first plan, the same on every
+path, is solved once (``reuse_programs=False`` builds every program afresh, as before).
+
 CCER purchases and new forwards are not offered to the optimiser (the backtester trades
 allowances; CCER held counts within the cap). In the last ``final_sessions`` sessions it buys
 what is still short in equal slices, as "buy at the deadline" does, so a plan's later recourse,
@@ -37,6 +42,7 @@ from engine.book import ComplianceBook, Forward, Obligation, Pledge
 from engine.errors import ConfigurationError, ModelError, ModelWarning, OptimisationError
 from engine.markets import market_rules
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
+from engine.optimiser_cache import ProblemCache
 from engine.scenario_build import decision_days, reduce_scenarios
 from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
@@ -71,6 +77,9 @@ class Optimised:
             the model its paths are drawn from, as the desk re-plans on tonight's model.
         final_sessions: the last sessions, in which the shortfall is bought in slices.
         market, seed: the market's rules (band, deadline) and the simulation's seed.
+        reuse_programs: keep compiled programs and solved plans between re-solves (the same
+            plans to the solver's tolerance; 1.6x faster on 200 paths); ``False`` builds
+            each program afresh.
     """
 
     every: int = 40
@@ -88,9 +97,13 @@ class Optimised:
     final_sessions: int = 5
     market: str = "cea"
     seed: int = 0
+    reuse_programs: bool = True
     notes: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
     history: GrowingHistory = field(
         default_factory=GrowingHistory, init=False, compare=False, repr=False
+    )
+    programs: ProblemCache = field(
+        default_factory=ProblemCache, init=False, compare=False, repr=False
     )
     name: ClassVar[str] = "optimised"
 
@@ -160,7 +173,8 @@ class Optimised:
             impact=self.impact,
             forward_delivery_index=forward_at if book.forwards else None,
         )
-        plan = ComplianceOptimiser(book, scenarios, settings).solve()
+        cache = self.programs if self.reuse_programs else None
+        plan = ComplianceOptimiser(book, scenarios, settings, cache=cache).solve()
         # to the nearest tonne: a solver's 1e-6 t is no trade
         return float(np.floor(plan.buy_today_t + 0.5)), float(np.floor(plan.sell_today_t + 0.5))
 

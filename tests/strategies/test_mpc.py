@@ -107,3 +107,19 @@ def test_settings_by_name_and_their_errors():
     assert make_strategy("optimised", {"every": "20", "lambda_": "2"}).every == 20
     with pytest.raises(ConfigurationError, match="scenarios"):
         Optimised(paths=10, scenarios=20)
+
+
+def test_keeping_compiled_programs_changes_no_order(run, reference, cycle):
+    """Two paths through one strategy that keeps its programs (the reference, then the same
+    cut by 40 % after July) trade exactly as strategies that build every program afresh; the
+    second path's first re-solves, on the same history, are answered from memory."""
+    changed = reference.copy()
+    changed.loc[changed.index > pd.Timestamp("2025-07-01"), "close"] *= 0.6
+    settings = {**SMALL, "model": "garch-normal"}  # no validation: quicker, the same solves
+    keeping = Optimised(**settings)
+    for history in (reference, changed):
+        kept = run_backtest(keeping, history, cycle)
+        fresh = run_backtest(Optimised(**settings, reuse_programs=False), history, cycle)
+        pd.testing.assert_frame_equal(kept.ledger, fresh.ledger)
+    stats = keeping.programs.stats
+    assert stats.known_plans >= 2 and stats.known_plans + stats.reused + stats.compiled == 8
