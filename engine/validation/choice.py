@@ -10,6 +10,13 @@ side, or whose fit failed at more than a fifth of the origins, ranks after the o
 within ``NEAR`` (0.5 %) of the best are as good as the Monte Carlo noise of the CRPS allows to
 tell: among those the better Basel zone comes first (a green VaR before a yellow one), then the
 lower score; the mean BIC at the origins breaks exact ties.
+
+Until the longest horizon (250 sessions) has been scored from ``LONG_ORIGINS`` origins, as in
+a young market judged on the horizons it can reach, the Student-t candidates rank after the
+others: their variance is fed by fat-tailed shocks, which can make the typical path's
+volatility die away (E log(alpha z^2 + beta) < 0), so their fans can collapse at long horizons
+while they score best at short ones (the CEA's and NZU's did). They compete once the long
+horizon can show it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from engine.validation.backtests import (
 from engine.validation.rolling import (
     BANDS,
     CANDIDATES,
+    HORIZONS,
     VAR_HORIZONS,
     VAR_LEVELS,
     Candidate,
@@ -45,6 +53,7 @@ from engine.validation.rolling import (
 )
 
 NEAR = 0.005  # scores within this of the best: the Basel zone decides first
+LONG_ORIGINS = 12  # origins the longest horizon needs before the Student-t fits compete
 MAX_FAILED_SHARE = 0.2  # a candidate whose fit failed at more origins ranks last
 POOLED_EARLY = 20  # the pooled coverage is also reported over the first this many sessions
 RECENT_ORIGINS = 12  # the recent coverage pools the forecasts of the last this many origins
@@ -275,14 +284,22 @@ def validate(
     relative = _relative_crps(scores, not_red or eligible, spec.horizons)
     summary["score"] = [relative.get(n, math.inf) if usable[n] else math.inf for n in summary.index]
     summary["red"] = summary["zone"] == "red"
-    best = summary.loc[~summary["red"], "score"].min() if (~summary["red"]).any() else math.nan
+    long_tested = _long_origins(scores, spec) >= LONG_ORIGINS
+    summary["untested"] = [
+        not long_tested and scores[n].candidate.dist == "t" for n in summary.index
+    ]
+    pool = ~summary["red"] & ~summary["untested"]
+    pool = pool if pool.any() else ~summary["red"]
+    best = summary.loc[pool, "score"].min() if pool.any() else math.nan
     summary["far"] = ~(summary["score"] <= best * (1 + NEAR))
     summary["light"] = [
         0 if far else ZONES.index(zone)
         for far, zone in zip(summary["far"], summary["zone"], strict=True)
     ]
-    summary = summary.sort_values(["red", "far", "light", "score", "bic"], na_position="last")
-    summary = summary.drop(columns=["red", "far", "light"])
+    order = ["red", "untested", "far", "light", "score", "bic"]
+    summary = summary.sort_values(order, na_position="last")
+    held_back = [str(n) for n in summary.index if summary.loc[n, "untested"]]
+    summary = summary.drop(columns=["red", "untested", "far", "light"])
     summary.insert(0, "rank", range(1, len(summary) + 1))
     chosen = str(summary.index[0])
     return ValidationResult(
@@ -294,13 +311,26 @@ def validate(
         pd.DataFrame(test_rows),
         lights,
         chosen,
-        _reason(summary, len(origins)),
+        _reason(summary, len(origins), held_back),
     )
 
 
-def _reason(summary: pd.DataFrame, n_origins: int) -> str:
+def _long_origins(scores: dict[str, CandidateScores], spec: ValidationSpec) -> int:
+    """How many origins scored a close at the longest horizon (most over the candidates);
+    none when the spec stops short of the validation's longest (a young market)."""
+    if spec.longest < HORIZONS[-1]:
+        return 0
+    return max(
+        (r.forecasts.loc[r.forecasts["horizon"] == spec.longest, "origin"].nunique()
+         for r in scores.values()),
+        default=0,
+    )  # fmt: skip
+
+
+def _reason(summary: pd.DataFrame, n_origins: int, held_back: list[str]) -> str:
     best = summary.iloc[0]
-    pool = summary[summary["zone"] != "red"]
+    pool = summary[(summary["zone"] != "red") & ~summary.index.isin(held_back)]
+    pool = pool if len(pool) else summary[summary["zone"] != "red"]
     lowest = (pool if len(pool) else summary)["score"].idxmin()
     how = (
         "has the lowest out-of-sample CRPS"
@@ -308,6 +338,11 @@ def _reason(summary: pd.DataFrame, n_origins: int) -> str:
         else f"is within {NEAR:.1%} of the lowest out-of-sample CRPS ({lowest}) with a better "
         "Basel zone"
     )
+    if held_back and summary.index[0] not in held_back:
+        how += (
+            f" among the candidates whose fan keeps its spread ({', '.join(held_back)} wait "
+            f"until {LONG_ORIGINS} origins have scored {HORIZONS[-1]} sessions ahead)"
+        )
     text = (
         f"{summary.index[0]} {how} over {n_origins} origins "
         f"(score {best['score']:.3f}, 1 is best at every horizon); its 90 % band held "

@@ -3,6 +3,7 @@ reproducible, and clear about what is missing."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -198,3 +199,24 @@ def test_origins_count_daily_returns_not_rows():
     spec = ValidationSpec(horizons=(1,), paths=100, min_observations=800)
     with pytest.raises(ModelError, match="the data have 400 daily returns in 700 closes"):
         choose_origins(index, spec, gaps)
+
+
+def test_student_t_waits_for_the_long_horizon(monkeypatch):
+    """On data from a fat-tailed GARCH-t (nu 3) the t fit has the best short-horizon CRPS, but
+    a validation that has not scored 250 sessions ahead from 12 origins ranks it after the
+    normal fit and says why; once the long horizon counts (here: the rule switched off), the
+    better score wins."""
+    import engine.validation.choice as choice
+
+    fat = dataclasses.replace(TRUE, dist="t", nu=3.0, alpha=0.12, beta=0.85)
+    closes = simulate_closes(fat, SimulationSpec(paths=1, days=900, seed=5))[0]
+    prices = pd.Series(closes, index=pd.bdate_range("2016-01-01", periods=900), name="close")
+    spec = ValidationSpec(horizons=(1, 5), paths=1000, seed=3, min_observations=500)
+    models = (candidate("garch-normal"), candidate("garch-t"))
+    young = validate(prices, np.ones(len(prices)), spec, models)
+    t_score, normal_score = young.summary.loc[["garch-t", "garch-normal"], "score"]
+    assert t_score < normal_score  # the t forecasts the short horizons better ...
+    assert young.chosen == "garch-normal"  # ... and waits
+    assert "garch-t wait until 12 origins have scored 250 sessions ahead" in young.reason
+    monkeypatch.setattr(choice, "LONG_ORIGINS", 0)
+    assert validate(prices, np.ones(len(prices)), spec, models).chosen == "garch-t"
