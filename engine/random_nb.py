@@ -343,28 +343,43 @@ def table_uniform(bits):
     return 1.0 - v if (bits >> _U64(63)) else v
 
 
-@njit(cache=True, inline="always")
-def from_shape(shape, bits):
-    """The draw of an empirical distribution at the u of ``table_uniform(bits)``: ``shape``
-    holds n sorted values, read as the quantile function through (k + 1/2) / n, linear between
-    and flat beyond the first and last (``quantile_of_shape`` is its NumPy twin)."""
-    n = shape.shape[0]
-    x = table_uniform(bits) * n - 0.5
-    k = min(max(math.floor(x), 0), n - 2)
-    w = min(max(x - k, 0.0), 1.0)
-    return shape[k] + w * (shape[k + 1] - shape[k])
+_SHAPE_GRID = np.arange(2 * _CELLS + 1) / (2 * _CELLS)  # u at the cells' ends, both halves
+
+
+def _shape_knots(shape: np.ndarray) -> np.ndarray:
+    """The empirical quantile function of ``shape`` (n sorted values, read through (k + 1/2)
+    / n, linear between, flat beyond the first and last) at the cells' ends."""
+    n = len(shape)
+    return np.interp(_SHAPE_GRID * n - 0.5, np.arange(n), np.asarray(shape, dtype=np.float64))
+
+
+def shape_table(shape: np.ndarray) -> np.ndarray:
+    """A table ``from_body`` reads as an empirical distribution: ``quantile_table``'s layout,
+    with each cell's cubic the chord of the empirical quantile function across the cell (for
+    the draws whose sign bit is set, the upper half's, u = 1 - v), so a draw costs what a
+    normal one costs and moves with the normal draw of the same bits (comonotone). The tail's
+    cells are chords too (the shape is flat beyond its extremes), so ``from_body`` is right
+    for every draw. ``quantile_of_shape`` is its NumPy twin."""
+    q = _shape_knots(shape)
+    lower = np.zeros((_CELLS, 4))
+    lower[:, 0], lower[:, 1] = q[:_CELLS], np.diff(q[: _CELLS + 1])
+    upper = np.zeros((_CELLS, 4))
+    top = q[::-1]  # u = 1 - v: cell k runs from q[2 CELLS - k] down to q[2 CELLS - k - 1]
+    upper[:, 0], upper[:, 1] = top[:_CELLS], np.diff(top[: _CELLS + 1])
+    table = np.zeros(_COEFFICIENTS + 8 * _CELLS)
+    table[_COEFFICIENTS:] = np.concatenate([lower.ravel(), upper.ravel()])
+    return table
 
 
 def quantile_of_shape(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``from_shape``'s quantile function at ``u`` (NumPy)."""
-    n = len(shape)
-    return np.interp(np.asarray(u) * n - 0.5, np.arange(n), shape)
+    """The quantile function ``shape_table`` draws from, at ``u`` (NumPy): the empirical one,
+    linear across each of the table's cells."""
+    return np.interp(np.asarray(u), _SHAPE_GRID, _shape_knots(shape))
 
 
 def cdf_of_shape(shape: np.ndarray, z: np.ndarray) -> np.ndarray:
     """The inverse of ``quantile_of_shape``: 0 below the first value, 1 above the last."""
-    n = len(shape)
-    return np.interp(z, shape, (np.arange(n) + 0.5) / n, left=0.0, right=1.0)
+    return np.interp(z, _shape_knots(shape), _SHAPE_GRID, left=0.0, right=1.0)
 
 
 @njit(cache=True, inline="always")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from engine import simulate_nb as nb
 from engine.errors import ConfigurationError, ModelError
-from engine.random_nb import quantile_table
+from engine.random_nb import quantile_table, shape_table
 from engine.volatility import STATIONARITY_MARGIN, VolatilityParams
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -90,8 +90,11 @@ def innovations_table(params: VolatilityParams) -> np.ndarray:
 
 
 def shape_array(params: VolatilityParams) -> np.ndarray:
-    """The kernel's empirical shape: the sorted residuals for ``fhs``, else empty."""
-    return np.asarray(params.shape, dtype=np.float64)
+    """The kernel's empirical shape: the table of the residuals' quantile function for
+    ``fhs`` (``random_nb.shape_table``), else empty."""
+    if params.dist != "fhs":
+        return np.empty(0)
+    return shape_table(np.asarray(params.shape, dtype=np.float64))
 
 
 def _simulate(

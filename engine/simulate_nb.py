@@ -37,7 +37,6 @@ from engine._numba import njit, prange
 from engine.exp_nb import exp_inplace_nb
 from engine.random_nb import (
     from_body,
-    from_shape,
     from_tail,
     in_tail,
     stream_state,
@@ -61,8 +60,8 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
     ``params`` follows the layout above: ``LOG_DOWN`` and ``LOG_UP`` are log(1 - band) and
     log(1 + band), -inf and +inf without a band; ``UNCHANGED`` is the probability of an
     unchanged close. ``innovations`` is the ``random_nb.quantile_table`` of z (normal or unit
-    t); ``shape``, empty for them, holds the sorted standardised residuals of an empirical
-    shape (``innovations`` is then the normal's, see above). Row ``i`` is path
+    t); ``shape``, empty for them, is the ``random_nb.shape_table`` of an empirical shape
+    (``innovations`` is then the normal's, see above), read at the same bits. Row ``i`` is path
     ``first_path + i`` of the simulation seeded with ``seed``.
 
     A thread runs ``BLOCK`` paths in step, day by day, each on its own stream, so the blocking
@@ -82,7 +81,7 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
     )  # fmt: skip
     down, up, unchanged = params[LOG_DOWN], params[LOG_UP], params[UNCHANGED]
     thin = unchanged > 0.0
-    empirical = shape.shape[0] > 0
+    empirical = shape.shape[0] > 0  # an empirical shape's table: the day's return, one more read
     for block in prange((n_paths + BLOCK - 1) // BLOCK):
         first = block * BLOCK
         size = min(BLOCK, n_paths - first)
@@ -110,7 +109,7 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
                         z[g] = from_tail(innovations, bits[g])
             if empirical:
                 for g in range(BLOCK):
-                    day[g] = from_shape(shape, bits[g])
+                    day[g] = from_body(shape, bits[g])
             else:
                 for g in range(BLOCK):
                     day[g] = z[g]

@@ -13,7 +13,13 @@ import pytest
 from scipy import stats
 
 from engine.errors import ModelError
-from engine.random_nb import cdf_of_shape, fill_from_table_nb, quantile_of_shape
+from engine.random_nb import (
+    cdf_of_shape,
+    fill_from_table_nb,
+    fill_u64_nb,
+    quantile_of_shape,
+    table_uniform,
+)
 from engine.simulate import SimulationSpec, innovations_table, simulate_log_closes
 from engine.targeted import fit_targeted, loglikelihood
 from engine.validation import candidate
@@ -34,24 +40,28 @@ FHS = dataclasses.replace(NORMAL, dist="fhs", shape=SHAPE)
 
 
 def test_kernel_equals_a_numpy_recursion_on_the_same_draws():
-    """Each day: u from the stream's draw, the return sigma Q_shape(u) held in the band, the
-    variance fed by sigma Phi^-1(u) (the normal draw itself): the kernel to 1e-9 in log price."""
+    """Each day: u from the stream's 64 bits (the normal table's reading of them), the return
+    sigma Q_shape(u) held in the band, the variance fed by sigma z, z the normal draw of the
+    same bits: the kernel to 1e-12 in log price."""
     spec = SimulationSpec(paths=32, days=80, seed=4, band=0.05)
     logs = simulate_log_closes(FHS, spec)
     shape = np.asarray(FHS.shape)
     down, up = math.log(0.95), math.log(1.05)
     clipped = 0
     for i in range(spec.paths):
-        z = np.empty(spec.days)
+        z, bits = np.empty(spec.days), np.empty(spec.days, dtype=np.uint64)
         fill_from_table_nb(z, spec.seed, i, innovations_table(FHS))
-        day = quantile_of_shape(shape, stats.norm.cdf(z))
+        fill_u64_nb(bits, spec.seed, i)
+        u = np.array([table_uniform(b) for b in bits])
+        np.testing.assert_allclose(z, stats.norm.ppf(u), atol=1e-6)  # the same reading
+        day = quantile_of_shape(shape, u)
         variance, close = FHS.next_variance / 1e4, math.log(FHS.last_price)
         for t in range(spec.days):
             sd = math.sqrt(variance)
             move = min(max(FHS.mu / 100 + sd * day[t], down), up)
             clipped += move != FHS.mu / 100 + sd * day[t]
             close += move
-            assert logs[i, t] == pytest.approx(close, abs=1e-9)
+            assert logs[i, t] == pytest.approx(close, abs=1e-12)
             news = sd * z[t]
             weight = FHS.alpha + FHS.gamma * (news < 0)
             variance = FHS.omega / 1e4 + weight * news * news + FHS.beta * variance
@@ -85,6 +95,11 @@ def test_quantile_and_cdf_of_a_shape_are_inverse_and_match_the_kernels_reading()
     inner = (u > 0.5 / shape.size) & (u < 1 - 0.5 / shape.size)
     np.testing.assert_allclose(cdf_of_shape(shape, z[inner]), u[inner], atol=1e-12)
     assert quantile_of_shape(shape, [0.0, 1.0]).tolist() == [shape[0], shape[-1]]  # flat beyond
+    # between the cells' ends it is the residuals' own quantile function, (k + 1/2) / n
+    k = np.arange(shape.size)
+    on_grid = np.round((k + 0.5) / shape.size * 8192) / 8192
+    inside_grid = np.abs(on_grid - (k + 0.5) / shape.size) < 1e-12
+    np.testing.assert_allclose(quantile_of_shape(shape, on_grid[inside_grid]), shape[inside_grid])
     assert cdf_of_shape(shape, np.array([shape[0] - 1, shape[-1] + 1])).tolist() == [0.0, 1.0]
     # the validation's one-day quantiles and PIT read the same function
     levels = np.array([0.01, 0.05, 0.95, 0.99])
