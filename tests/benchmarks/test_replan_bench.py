@@ -28,6 +28,7 @@ def validated_model(tmp_path_factory):
 
 def evaluate(benchmark, out: Path, paths: int, params: tuple[str, ...], name: str) -> None:
     request = BacktestRequest("optimised", params=params, paths=paths, out=out)
+    benchmark.group = f"re-planning evaluation, {paths} paths, reference market"  # a pair a size
     run = benchmark.pedantic(run_backtest_command, args=(request,), rounds=1, iterations=1)
     COSTS[(paths, name)] = pd.read_csv(out / "costs.csv", index_col="path")
     benchmark.extra_info["steps"] = f"{paths} paths: {benchmark.stats.stats.median:.1f} s"
@@ -38,12 +39,10 @@ def evaluate(benchmark, out: Path, paths: int, params: tuple[str, ...], name: st
 
 
 @pytest.mark.parametrize("paths", PATHS)
-@pytest.mark.benchmark(group="re-planning evaluation, reference market")
 def test_replanning_reference_fresh_programs(benchmark, tmp_path: Path, paths: int):
     evaluate(benchmark, tmp_path, paths, ("reuse_programs=false",), "reference")
 
 
 @pytest.mark.parametrize("paths", PATHS)
-@pytest.mark.benchmark(group="re-planning evaluation, reference market")
 def test_replanning_kept_programs(benchmark, tmp_path: Path, paths: int):
     evaluate(benchmark, tmp_path, paths, (), "kept")
