@@ -15,6 +15,7 @@ split the table draw the same way (no branch in the lanes, a mending pass for th
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -346,14 +347,22 @@ def table_uniform(bits):
 _SHAPE_GRID = np.arange(2 * _CELLS + 1) / (2 * _CELLS)  # u at the cells' ends, both halves
 
 
-def _shape_knots(shape: np.ndarray) -> np.ndarray:
+def _shape_knots(shape: np.ndarray | tuple[float, ...]) -> np.ndarray:
     """The empirical quantile function of ``shape`` (n sorted values, read through (k + 1/2)
-    / n, linear between, flat beyond the first and last) at the cells' ends."""
+    / n, linear between, flat beyond the first and last) at the cells' ends, computed once a
+    shape (a model's shape is read at every day the validation filters, and every simulation)."""
+    return _knots(shape if isinstance(shape, tuple) else tuple(map(float, shape)))
+
+
+@functools.lru_cache(maxsize=64)
+def _knots(shape: tuple[float, ...]) -> np.ndarray:
     n = len(shape)
-    return np.interp(_SHAPE_GRID * n - 0.5, np.arange(n), np.asarray(shape, dtype=np.float64))
+    knots = np.interp(_SHAPE_GRID * n - 0.5, np.arange(n), np.asarray(shape, dtype=np.float64))
+    knots.flags.writeable = False  # shared by every caller of the cache
+    return knots
 
 
-def shape_table(shape: np.ndarray) -> np.ndarray:
+def shape_table(shape: np.ndarray | tuple[float, ...]) -> np.ndarray:
     """A table ``from_body`` reads as an empirical distribution: ``quantile_table``'s layout,
     with each cell's cubic the chord of the empirical quantile function across the cell (for
     the draws whose sign bit is set, the upper half's, u = 1 - v), so a draw costs what a
@@ -371,13 +380,13 @@ def shape_table(shape: np.ndarray) -> np.ndarray:
     return table
 
 
-def quantile_of_shape(shape: np.ndarray, u: np.ndarray) -> np.ndarray:
+def quantile_of_shape(shape: np.ndarray | tuple[float, ...], u: np.ndarray) -> np.ndarray:
     """The quantile function ``shape_table`` draws from, at ``u`` (NumPy): the empirical one,
     linear across each of the table's cells."""
     return np.interp(np.asarray(u), _SHAPE_GRID, _shape_knots(shape))
 
 
-def cdf_of_shape(shape: np.ndarray, z: np.ndarray) -> np.ndarray:
+def cdf_of_shape(shape: np.ndarray | tuple[float, ...], z: np.ndarray) -> np.ndarray:
     """The inverse of ``quantile_of_shape``: 0 below the first value, 1 above the last."""
     return np.interp(z, _shape_knots(shape), _SHAPE_GRID, left=0.0, right=1.0)
 

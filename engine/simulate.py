@@ -89,12 +89,15 @@ def innovations_table(params: VolatilityParams) -> np.ndarray:
     return _innovations(params.nu if params.dist == "t" else None)
 
 
+@lru_cache(maxsize=16)
+def _shape_table(shape: tuple[float, ...]) -> np.ndarray:
+    return shape_table(shape) if shape else np.empty(0)
+
+
 def shape_array(params: VolatilityParams) -> np.ndarray:
     """The kernel's empirical shape: the table of the residuals' quantile function for
     ``fhs`` (``random_nb.shape_table``), else empty."""
-    if params.dist != "fhs":
-        return np.empty(0)
-    return shape_table(np.asarray(params.shape, dtype=np.float64))
+    return _shape_table(params.shape)
 
 
 def _simulate(

@@ -89,7 +89,7 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
         s2, s3 = np.empty(BLOCK, np.uint64), np.empty(BLOCK, np.uint64)
         bits = np.empty(BLOCK, np.uint64)
         z, quiet = np.empty(BLOCK), np.zeros(BLOCK, np.bool_)
-        day = np.empty(BLOCK)  # the day's standardised return: z, or the shape's at z's u
+        day = np.empty(BLOCK) if empirical else z  # the day's standardised return
         variance, close = np.empty(BLOCK), np.empty(BLOCK)
         tile = np.empty((n_days, BLOCK))
         shifts = np.empty(n_days * BLOCK, np.int64)
@@ -110,9 +110,6 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
             if empirical:
                 for g in range(BLOCK):
                     day[g] = from_body(shape, bits[g])
-            else:
-                for g in range(BLOCK):
-                    day[g] = z[g]
             if thin:
                 for g in range(BLOCK):
                     draw, s0[g], s1[g], s2[g], s3[g] = xoshiro_step(s0[g], s1[g], s2[g], s3[g])

@@ -56,22 +56,10 @@ def draw_prices(history: pd.Series, fan: pd.DataFrame, currency: str, title: str
     ax.plot(recent.index, recent.to_numpy(), color="#1d2733", lw=1.0, label="close")
     if not fan.empty:
         cols = list(fan.columns)
-        ax.fill_between(
-            fan.index,
-            fan[cols[0]],
-            fan[cols[-1]],
-            color="#2e90fa",
-            alpha=0.18,
-            label=f"{cols[0]:.0%}–{cols[-1]:.0%} of simulated closes",
-        )
-        ax.fill_between(
-            fan.index,
-            fan[cols[1]],
-            fan[cols[-2]],
-            color="#2e90fa",
-            alpha=0.3,
-            label=f"{cols[1]:.0%}–{cols[-2]:.0%}",
-        )
+        for k, (alpha, of) in enumerate(((0.18, " of simulated closes"), (0.3, ""))):
+            low, high = cols[k], cols[-1 - k]  # the outer band, then the inner one
+            ax.fill_between(fan.index, fan[low], fan[high], color="#2e90fa", alpha=alpha,
+                            label=f"{low:.0%}–{high:.0%}{of}")  # fmt: skip
         ax.plot(fan.index, fan[cols[len(cols) // 2]], color="#175cd3", lw=1.2, label="median")
         ax.legend(loc="upper left", frameon=False)
     locator = mdates.AutoDateLocator(minticks=5, maxticks=12)

@@ -250,7 +250,7 @@ def choose_origins(
 def _quantiles(params: VolatilityParams, levels: np.ndarray) -> np.ndarray:
     """Quantiles of the standardised innovation z at ``levels``."""
     if params.dist == "fhs":
-        return quantile_of_shape(np.asarray(params.shape), levels)
+        return quantile_of_shape(params.shape, levels)
     if params.dist == "t":
         nu = float(params.nu)  # type: ignore[arg-type]
         return stats.t.ppf(levels, nu) * math.sqrt((nu - 2.0) / nu)
@@ -259,7 +259,7 @@ def _quantiles(params: VolatilityParams, levels: np.ndarray) -> np.ndarray:
 
 def _cdf(params: VolatilityParams, z: float) -> float:
     if params.dist == "fhs":
-        return float(cdf_of_shape(np.asarray(params.shape), z))
+        return float(cdf_of_shape(params.shape, z))
     if params.dist == "t":
         nu = float(params.nu)  # type: ignore[arg-type]
         return float(stats.t.cdf(z / math.sqrt((nu - 2.0) / nu), nu))
