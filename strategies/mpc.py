@@ -158,7 +158,7 @@ class Optimised:
     def plan(self, view: DecisionView) -> tuple[float, float]:
         """Today's (buy, sell) in whole tonnes from a fresh fit, simulation and solve."""
         rules = market_rules(self.market)
-        params = self.volatility(view, rules.daily_band)
+        params = self.volatility(view, rules.daily_band, rules.tick)
         horizon = view.cycle.sessions_left
         seed = self.seed + view.cycle.index
         spec = SimulationSpec(paths=self.paths, days=horizon, seed=seed, band=rules.daily_band)
@@ -178,7 +178,9 @@ class Optimised:
         # to the nearest tonne: a solver's 1e-6 t is no trade
         return float(np.floor(plan.buy_today_t + 0.5)), float(np.floor(plan.sell_today_t + 0.5))
 
-    def volatility(self, view: DecisionView, band: float | None) -> VolatilityParams:
+    def volatility(
+        self, view: DecisionView, band: float | None, tick: float | None = None
+    ) -> VolatilityParams:
         """The model for the closes seen so far (see the module's docstring)."""
         if self.given is not None:
             after = view.dates > pd.Timestamp(self.given.last_date)
@@ -189,7 +191,7 @@ class Optimised:
         gaps = np.ones(closes.size, dtype=np.int64)
         if self.model == "validated":
             return pick_model(
-                closes, gaps, band=band, paths=self.validation_paths, seed=self.seed,
+                closes, gaps, band=band, tick=tick, paths=self.validation_paths, seed=self.seed,
                 min_observations=self.min_history, validator=self.history.validator(),
             ).params  # fmt: skip
         if closes.size <= self.min_history:

@@ -115,6 +115,7 @@ def model_validate_command(
         paths=paths,
         seed=seed,
         band=rules.daily_band,
+        tick=rules.tick,
         min_observations=min_observations,
         origins=dates,
         max_origins=max_origins,

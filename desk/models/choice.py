@@ -33,7 +33,7 @@ from engine.validation.pick import (
     validate_summary,
 )
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 RECORDED = ("candidate", "rank", "score", "cover90_early", "cover90_recent", "cover90_all", "zone")
 CACHE_ENV = "CARBON_VALIDATION_CACHE"  # overrides where validations are cached
 
@@ -77,8 +77,9 @@ class ModelChoice(Picked):
 
 def _key(rules: MarketRules, closes: pd.Series, spec: ValidationSpec) -> str:
     digest = hashlib.sha256()
-    settings = [CACHE_VERSION, rules.code, rules.daily_band, [c.name for c in CANDIDATES],
-                spec.paths, spec.seed, spec.min_observations, list(spec.horizons)]  # fmt: skip
+    settings = [CACHE_VERSION, rules.code, rules.daily_band, rules.tick,
+                [c.name for c in CANDIDATES], spec.paths, spec.seed, spec.min_observations,
+                list(spec.horizons)]  # fmt: skip
     digest.update(json.dumps(settings).encode())
     digest.update(pd.DatetimeIndex(closes.index).as_unit("ns").asi8.tobytes())  # any unit
     digest.update(np.ascontiguousarray(closes.to_numpy(np.float64)).tobytes())
@@ -126,7 +127,7 @@ def choose_model(
     made (fewer than 20 returns)."""
     hits: list[bool] = []
     picked = pick_model(
-        closes, gaps, band=rules.daily_band, paths=paths, seed=seed,
+        closes, gaps, band=rules.daily_band, tick=rules.tick, paths=paths, seed=seed,
         min_observations=min_observations, validator=_file_cache(rules, cache_dir, hits),
     )  # fmt: skip
     cached = bool(hits) and hits[-1] and bool(picked.validation)

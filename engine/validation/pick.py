@@ -110,6 +110,7 @@ def pick_model(
     gaps: np.ndarray,
     *,
     band: float | None,
+    tick: float | None = None,
     paths: int = CHOICE_PATHS,
     seed: int = 0,
     min_observations: int = CHOICE_MIN_OBSERVATIONS,
@@ -120,7 +121,9 @@ def pick_model(
     gaps = np.asarray(gaps)
     cut = validation_cut(pd.DatetimeIndex(closes.index))
     summary = None
-    spec = ValidationSpec(paths=paths, seed=seed, band=band, min_observations=min_observations)
+    spec = ValidationSpec(
+        paths=paths, seed=seed, band=band, tick=tick, min_observations=min_observations
+    )
     if cut is not None:
         upto = int(closes.index.get_loc(cut)) + 1
         spec = reachable(spec, pd.DatetimeIndex(closes.index[:upto]), gaps[:upto])

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from engine.alerts.scan_nb import ROUNDING_EPS, limit_price_nb
 from engine.errors import ConfigurationError, ModelError
 from engine.random_nb import cdf_of_shape, quantile_of_shape
 from engine.series import checked_closes
@@ -138,6 +139,8 @@ class ValidationSpec:
         seed: the same seed gives the same scores; every origin and candidate uses it (common
             random numbers, so candidates differ by their model, not their draws).
         band: the market's daily band (0.10 for the CEA), or ``None``.
+        tick: the market's price tick: the band's limits are the exchange's limit prices,
+            rounded to it (``None``: the band's exact edges).
         min_observations: returns a fit needs; origins with fewer are skipped.
         origins: the origins, or ``None`` for the last close of every calendar month with
             ``min_observations`` daily returns before it.
@@ -148,6 +151,7 @@ class ValidationSpec:
     paths: int = 10_000
     seed: int = 0
     band: float | None = None
+    tick: float | None = None
     min_observations: int = 250
     origins: tuple[pd.Timestamp, ...] | None = None
     max_origins: int | None = None
@@ -270,29 +274,39 @@ VAR_QUANTILES = np.array([0.01, 0.05, 0.95, 0.99])
 VAR_COLUMNS = ("q01", "q05", "q95", "q99")
 
 
-def _band_pct(band: float | None) -> tuple[float, float]:
+def limits_pct(previous: float, band: float | None, tick: float | None) -> tuple[float, float]:
+    """The lowest and highest return (per cent) the band allows after ``previous``: to the
+    exchange's limit prices (``engine.alerts.scan_nb.limit_price_nb``, rounded half up to
+    the tick), so that a close at the limit is inside them; the band's exact edges without a
+    tick; none without a band."""
     if band is None:
         return -math.inf, math.inf
-    return 100.0 * math.log1p(-band), 100.0 * math.log1p(band)
+    if tick is None:
+        return 100.0 * math.log1p(-band), 100.0 * math.log1p(band)
+    slack = ROUNDING_EPS * tick  # a float's decimal noise in the close or the limit
+    low = float(limit_price_nb(previous, -band, tick)) - slack
+    high = float(limit_price_nb(previous, band, tick)) + slack
+    return 100.0 * math.log(low / previous), 100.0 * math.log(high / previous)
 
 
 class _Filter:
     """The fitted model run forward over the returns after its origin: one-day VaR and PIT
     for each session, and the state (last variance and residual) to simulate from."""
 
-    def __init__(self, params: VolatilityParams, band: float | None) -> None:
+    def __init__(self, params: VolatilityParams, spec: ValidationSpec) -> None:
         self.params = params
         self.z = _quantiles(params, VAR_QUANTILES)
-        self.low, self.high = _band_pct(band)
+        self.band, self.tick = spec.band, spec.tick
         self.variance, self.residual = params.last_variance, params.last_residual
 
     def next_variance(self) -> float:
         return self.params.variance_after(self.variance, self.residual)
 
-    def forecast(self) -> np.ndarray:
-        """Tomorrow's return quantiles (per cent), held inside the band."""
+    def forecast(self, previous: float) -> np.ndarray:
+        """Tomorrow's return quantiles (per cent) after a close of ``previous``, held inside
+        the band's limits."""
         q = self.params.mu + math.sqrt(self.next_variance()) * self.z
-        return np.clip(q, self.low, self.high)
+        return np.clip(q, *limits_pct(previous, self.band, self.tick))
 
     def observe(self, return_pct: float) -> float:
         """Take in the day's return; its PIT under the forecast."""
@@ -470,7 +484,7 @@ def _filtered_var(
     one-day for each; ten-day from each close at or after session ``due``, the next block's
     start, so that ten-day blocks never overlap. Returns the rows and the next ``due``."""
     rows: list[tuple] = []
-    model = _Filter(params, spec.band)
+    model = _Filter(params, spec)
     for t in range(span[0] + 1, span[1] + 1):
         if session[t - 1] >= due:  # the model stands at the end of close t - 1
             due = session[t - 1] + 10
@@ -483,6 +497,6 @@ def _filtered_var(
                 quantiles = np.quantile(100.0 * simulated, VAR_QUANTILES)
                 rows.append((index[j], 10, realised, *quantiles, math.nan))
         if valid[t]:
-            quantiles = model.forecast()
+            quantiles = model.forecast(values[t - 1])
             rows.append((index[t], 1, returns[t], *quantiles, model.observe(returns[t])))
     return rows, due

@@ -126,3 +126,28 @@ def test_bad_hits_are_named():
         kupiec_pof(np.array([]), 0.01)
     with pytest.raises(ModelError, match="at least 10 PITs"):
         berkowitz(np.array([0.5, 1.2]))
+
+
+def test_a_correct_var_fails_one_of_the_twelve_daily_tests_in_three_histories():
+    """The battery a validation reports for the 1-day VaR (Kupiec, Christoffersen independence
+    and conditional coverage; 95 % and 99 %; falls and rises: 12 tests at 5 %) on 1,000
+    histories of 2,000 sessions from the model itself: each test rejects about 5 % of them,
+    and at least one of the 12 rejects 31.1 % of them. So a correct model passes all 12 on four
+    markets about a quarter of the time (0.689^4 = 0.23)."""
+    rng = np.random.default_rng(0)
+    levels = {0.05: stats.norm.ppf(0.05), 0.01: stats.norm.ppf(0.01)}
+    rejected = np.zeros((1000, 12), dtype=bool)
+    for r in range(1000):
+        z = rng.standard_normal(2000)
+        results = []
+        for side in (1, -1):  # falls, rises
+            for p, q in levels.items():
+                hits = (side * z < q).astype(int)
+                results += [
+                    kupiec_pof(hits, p),
+                    christoffersen_independence(hits),
+                    christoffersen_conditional_coverage(hits, p),
+                ]
+        rejected[r] = [not t.passed for t in results]
+    assert np.all((rejected.mean(axis=0) > 0.015) & (rejected.mean(axis=0) < 0.07))
+    assert rejected.any(axis=1).mean() == pytest.approx(0.311)

@@ -13,7 +13,7 @@ import pytest
 from engine.errors import ConfigurationError, ModelError
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.validation import ValidationSpec, candidate, evaluate_candidate, validate
-from engine.validation.rolling import choose_origins, month_end_origins
+from engine.validation.rolling import FALLBACK, choose_origins, month_end_origins
 from engine.volatility import VolatilityParams, fallback_params
 
 TRUE = VolatilityParams(
@@ -220,3 +220,63 @@ def test_student_t_waits_for_the_long_horizon(monkeypatch):
     assert "garch-t wait until 12 origins have scored 250 sessions ahead" in young.reason
     monkeypatch.setattr(choice, "LONG_ORIGINS", 0)
     assert validate(prices, np.ones(len(prices)), spec, models).chosen == "garch-t"
+
+
+def test_fallback_waits_for_the_long_horizon(monkeypatch):
+    """After a turbulent history and a calm year, the fallback (long-run variance: the last
+    250 returns') draws the sharper fan and scores better up to 60 sessions ahead; a young
+    validation ranks it after the fitted model, whose long-run variance is estimated, until the
+    long horizon can show how its fan holds (here: the rule switched off)."""
+    import engine.validation.choice as choice
+
+    rng = np.random.default_rng(7)
+    returns = np.r_[rng.standard_normal(700) * 0.03, rng.standard_normal(560) * 0.008]
+    index = pd.bdate_range("2016-01-01", periods=returns.size)
+    prices = pd.Series(50 * np.exp(np.cumsum(returns)), index=index, name="close")
+    spec = ValidationSpec(horizons=(1, 5, 20, 60), paths=1000, seed=3, min_observations=900)
+    models = (candidate("garch-normal"), FALLBACK)
+    young = validate(prices, np.ones(len(prices)), spec, models)
+    assert young.summary.loc["fallback", "score"] < young.summary.loc["garch-normal", "score"]
+    assert young.chosen == "garch-normal"
+    assert "fallback wait until 12 origins have scored 250 sessions ahead" in young.reason
+    monkeypatch.setattr(choice, "LONG_ORIGINS", 0)
+    assert validate(prices, np.ones(len(prices)), spec, models).chosen == "fallback"
+
+
+def test_a_close_at_the_limit_price_is_inside_a_var_held_at_the_band():
+    """The band's limit is the exchange's price, previous close x 1.10 rounded half up to the
+    tick: 10.05 allows 11.06, a move of 9.54 %, above log(1.10) = 9.53 %. On a market wild
+    enough that its 99 % VaR sits at the band, a close at the limit is not an exceedance;
+    measured against the band's exact edge (no tick), each such close was one."""
+    from engine.alerts.scan_nb import limit_price_nb
+    from engine.validation.rolling import limits_pct
+
+    assert limit_price_nb(10.05, 0.10, 0.01) == pytest.approx(11.06)
+    low, high = limits_pct(10.05, 0.10, 0.01)
+    assert 100 * math.log(9.05 / 10.05) >= low and 100 * math.log(11.06 / 10.05) <= high
+    assert 100 * math.log(11.07 / 10.05) > high
+    assert limits_pct(10.05, 0.10, None) == pytest.approx(
+        (100 * math.log(0.9), 100 * math.log(1.1))
+    )
+
+    rng = np.random.default_rng(3)
+    closes = [20.0]
+    for move in rng.standard_normal(700) * 0.06:
+        up, down = limit_price_nb(closes[-1], 0.10, 0.01), limit_price_nb(closes[-1], -0.10, 0.01)
+        closes.append(float(np.clip(round(closes[-1] * math.exp(move), 2), down, up)))
+    prices = pd.Series(closes, index=pd.bdate_range("2016-01-01", periods=len(closes)))
+    gaps = np.ones(len(prices))
+    at_limit = prices.to_numpy()[1:] == [limit_price_nb(p, 0.10, 0.01) for p in closes[:-1]]
+    beyond_edge = at_limit & (np.diff(np.log(closes)) > math.log1p(0.10))
+    assert beyond_edge.sum() == 19
+
+    def exceedances(tick: float | None) -> int:
+        spec = ValidationSpec(horizons=(1,), paths=100, band=0.10, tick=tick, min_observations=250)
+        origins = month_end_origins(pd.DatetimeIndex(prices.index), 250)
+        var = evaluate_candidate(prices, gaps, FALLBACK, spec, origins).var
+        daily = var[var["horizon"] == 1].set_index("date")
+        limit_days = prices.index[1:][beyond_edge]
+        return int((daily["return_pct"] > daily["q99"]).reindex(limit_days).fillna(False).sum())
+
+    assert exceedances(None) == 11  # the limit closes after the first origin
+    assert exceedances(0.01) == 0
