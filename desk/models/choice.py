@@ -2,9 +2,10 @@
 validation ranks first, refitted on every close.
 
 The validation runs on the closes up to the end of the month before the last close, with
-``CHOICE_PATHS`` paths an origin, and is cached by market, settings and a hash of those closes:
-within a month every night reuses it, and a new month's first night validates again (a few
-seconds). A history with no origin to score (fewer than ``min_observations`` returns before
+``CHOICE_PATHS`` paths an origin, and is cached by market, settings, a hash of those closes and
+a hash of the engine's code: within a month every night reuses it, a new month's first night
+validates again (a few seconds), and so does the first night after an upgrade that changed the
+engine. A history with no origin to score (fewer than ``min_observations`` returns before
 the first month-end) gets the documented short-history model
 (``engine.volatility.fallback_params``), never no model.
 """
@@ -12,6 +13,7 @@ the first month-end) gets the documented short-history model
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import engine
 from desk.store.files import write_all_atomic
 from engine.markets import MarketRules
 from engine.validation import CANDIDATES, ValidationSpec
@@ -33,7 +36,7 @@ from engine.validation.pick import (
     validate_summary,
 )
 
-CACHE_VERSION = 3
+CACHE_VERSION = 3  # the cached file's layout
 RECORDED = ("candidate", "rank", "score", "cover90_early", "cover90_recent", "cover90_all", "zone")
 CACHE_ENV = "CARBON_VALIDATION_CACHE"  # overrides where validations are cached
 
@@ -75,8 +78,21 @@ class ModelChoice(Picked):
         }
 
 
+@functools.cache
+def engine_digest() -> str:
+    """A hash of the engine's source (models, simulator, validation): a validation cached by
+    another version of it is not reused."""
+    digest = hashlib.sha256()
+    root = Path(engine.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _key(rules: MarketRules, closes: pd.Series, spec: ValidationSpec) -> str:
     digest = hashlib.sha256()
+    digest.update(engine_digest().encode())
     settings = [CACHE_VERSION, rules.code, rules.daily_band, rules.tick,
                 [c.name for c in CANDIDATES], spec.paths, spec.seed, spec.min_observations,
                 list(spec.horizons)]  # fmt: skip

@@ -86,3 +86,17 @@ def test_the_nightly_run_records_and_shows_the_choice(tmp_path):
     chosen = next(r for r in recorded["candidates"] if r["candidate"] == choice.name)
     assert 0 <= chosen["cover90_recent"] <= 1
     assert f"({chosen['cover90_recent'] * 100:.0f} % over the last 12 origins)" in page
+
+
+def test_a_validation_cached_by_another_engine_is_not_reused(reference, tmp_path, monkeypatch):
+    """The cache key holds a hash of the engine's source: after an upgrade that changed the
+    models, the simulator or the validation, the month's choice is validated again."""
+    import desk.models.choice as choice
+
+    closes = reference.loc[:"2026-06-15"]
+    assert len(choice.engine_digest()) == 64
+    assert not choose_model(closes, gaps(closes), CEA, cache_dir=tmp_path, paths=300).cached
+    assert choose_model(closes, gaps(closes), CEA, cache_dir=tmp_path, paths=300).cached
+    monkeypatch.setattr(choice, "engine_digest", lambda: "0" * 64)
+    assert not choose_model(closes, gaps(closes), CEA, cache_dir=tmp_path, paths=300).cached
+    assert len(list(tmp_path.glob("cea-*.json"))) == 2
