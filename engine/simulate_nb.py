@@ -35,14 +35,7 @@ import numpy as np
 
 from engine._numba import njit, prange
 from engine.exp_nb import exp_inplace_nb
-from engine.random_nb import (
-    from_body,
-    from_tail,
-    in_tail,
-    stream_state,
-    unit,
-    xoshiro_step,
-)
+from engine.random_nb import from_body, from_tail, in_tail, stream_state, unit, xoshiro_step
 
 # Parameter vector layout shared by the kernels (all in log-return units, not per cent).
 MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = range(10)

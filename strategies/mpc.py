@@ -158,7 +158,7 @@ class Optimised:
     def plan(self, view: DecisionView) -> tuple[float, float]:
         """Today's (buy, sell) in whole tonnes from a fresh fit, simulation and solve."""
         rules = market_rules(self.market)
-        params = self.volatility(view, rules.daily_band, rules.tick)
+        params = self.volatility(view)
         horizon = view.cycle.sessions_left
         seed = self.seed + view.cycle.index
         spec = SimulationSpec(paths=self.paths, days=horizon, seed=seed, band=rules.daily_band)
@@ -178,10 +178,9 @@ class Optimised:
         # to the nearest tonne: a solver's 1e-6 t is no trade
         return float(np.floor(plan.buy_today_t + 0.5)), float(np.floor(plan.sell_today_t + 0.5))
 
-    def volatility(
-        self, view: DecisionView, band: float | None, tick: float | None = None
-    ) -> VolatilityParams:
-        """The model for the closes seen so far (see the module's docstring)."""
+    def volatility(self, view: DecisionView) -> VolatilityParams:
+        """The model for the closes seen so far under the market's band and tick (see the
+        module's docstring)."""
         if self.given is not None:
             after = view.dates > pd.Timestamp(self.given.last_date)
             return self.given.advanced(
@@ -190,8 +189,10 @@ class Optimised:
         closes = pd.Series(np.asarray(view.closes), index=view.dates)
         gaps = np.ones(closes.size, dtype=np.int64)
         if self.model == "validated":
+            rules = market_rules(self.market)
             return pick_model(
-                closes, gaps, band=band, tick=tick, paths=self.validation_paths, seed=self.seed,
+                closes, gaps, band=rules.daily_band, tick=rules.tick,
+                paths=self.validation_paths, seed=self.seed,
                 min_observations=self.min_history, validator=self.history.validator(),
             ).params  # fmt: skip
         if closes.size <= self.min_history:

@@ -87,10 +87,10 @@ def test_a_young_market_is_planned_from_its_first_session(reference, cycle):
 def test_the_short_history_model_is_used_below_min_history(reference, cycle):
     strategy = Optimised(**SMALL, min_history=2_000)
     closes = reference["close"].loc[:"2024-12-31"]
-    view_params = strategy.volatility(_view(closes), band=0.10)
+    view_params = strategy.volatility(_view(closes))
     assert (view_params.alpha, view_params.beta) == (0.05, 0.90)  # the fallback's
     named = Optimised(**SMALL, model="garch-normal", min_history=2_000)
-    assert named.volatility(_view(closes), band=0.10).alpha == 0.05
+    assert named.volatility(_view(closes)).alpha == 0.05
 
 
 def _view(closes: pd.Series):
