@@ -75,6 +75,8 @@ def kernel_params(params: VolatilityParams, spec: SimulationSpec) -> np.ndarray:
     vector[nb.LOG_DOWN] = math.log1p(-spec.band) if spec.band is not None else -np.inf
     vector[nb.LOG_UP] = math.log1p(spec.band) if spec.band is not None else np.inf
     vector[nb.UNCHANGED] = spec.unchanged_prob
+    vector[nb.AR] = params.ar
+    vector[nb.RETURN0] = params.last_return / 100.0
     return vector
 
 

@@ -2,14 +2,15 @@
 
 The model, per path and day, in log-return units (per cent / 100):
 
-    r_t       = mu + e_t,                       e_t = sigma_t z_t
+    m_t       = mu + ar published_{t-1}         (ar = 0: a constant mean)
+    r_t       = m_t + e_t,                      e_t = sigma_t z_t
     published = clip(r_t, log(1 - band), log(1 + band)), or 0 on a thin day
     close_t   = close_{t-1} + published
     sigma_t+1^2 = omega + (alpha + gamma 1[u_t < 0]) u_t^2 + beta sigma_t^2,
-    u_t = e_t (the shock, clipped or not), or -mu on a thin day
+    u_t = e_t (the shock, clipped or not), or -m_t on a thin day
 
 With an empirical ``shape`` (filtered historical simulation, ``VolatilityParams.dist ==
-"fhs"``) the day's return is mu + sigma_t Q(v) with Q the shape's quantile function, while the
+"fhs"``) the day's return is m_t + sigma_t Q(v) with Q the shape's quantile function, while the
 variance is fed by e_t = sigma_t z_t, z_t the normal draw at the same uniform v: the variance
 runs as the fitted normal model's and the return has the market's tails.
 
@@ -20,7 +21,8 @@ clipped day keeps tomorrow's variance high. (Running it on the clipped move inst
 the variance of fat-tailed fits: with Student-t nu under 3 the clip removed most of each day's
 variance, and the fan of the real CEA collapsed to a daily s.d. of 0-0.6 % within a year.) On
 a thin day (probability ``unchanged_prob``) the close does not move and the day counts as a
-quiet one, as the fit saw it. Without a band and thin days this is the plain GARCH/GJR
+quiet one, as the fit saw it. The AR(1) mean reads yesterday's published move, the return the
+fit saw (clipped, or 0 on a thin day). Without a band and thin days this is the plain GARCH/GJR
 recursion, the one arch simulates.
 
 Each path draws from its own random stream (``engine.random_nb``), numbered by its index in the
@@ -39,7 +41,8 @@ from engine.random_nb import from_body, from_tail, in_tail, stream_state, unit, 
 
 # Parameter vector layout shared by the kernels (all in log-return units, not per cent).
 MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = range(10)
-N_PARAMS = 10
+AR, RETURN0 = 10, 11  # an AR(1) mean: the weight of yesterday's move, and the move before day 1
+N_PARAMS = 12
 
 
 BLOCK = 16  # paths one thread runs in step, in SIMD lanes (of 8, 16 and 32, 16 and 32 fastest)
@@ -52,10 +55,11 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
 
     ``params`` follows the layout above: ``LOG_DOWN`` and ``LOG_UP`` are log(1 - band) and
     log(1 + band), -inf and +inf without a band; ``UNCHANGED`` is the probability of an
-    unchanged close. ``innovations`` is the ``random_nb.quantile_table`` of z (normal or unit
-    t); ``shape``, empty for them, is the ``random_nb.shape_table`` of an empirical shape
-    (``innovations`` is then the normal's, see above), read at the same bits. Row ``i`` is path
-    ``first_path + i`` of the simulation seeded with ``seed``.
+    unchanged close; ``AR`` weighs yesterday's move in today's mean, ``RETURN0`` is the move
+    of the day before the first. ``innovations`` is the ``random_nb.quantile_table`` of z
+    (normal or unit t); ``shape``, empty for them, is the ``random_nb.shape_table`` of an
+    empirical shape (``innovations`` is then the normal's, see above), read at the same bits.
+    Row ``i`` is path ``first_path + i`` of the simulation seeded with ``seed``.
 
     A thread runs ``BLOCK`` paths in step, day by day, each on its own stream, so the blocking
     changes no number. A day has four passes over the block: the random bits (SIMD lanes); the
@@ -73,6 +77,7 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
         params[MU], params[OMEGA], params[ALPHA], params[GAMMA], params[BETA]
     )  # fmt: skip
     down, up, unchanged = params[LOG_DOWN], params[LOG_UP], params[UNCHANGED]
+    ar = params[AR]
     thin = unchanged > 0.0
     empirical = shape.shape[0] > 0  # an empirical shape's table: the day's return, one more read
     for block in prange((n_paths + BLOCK - 1) // BLOCK):
@@ -83,12 +88,12 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
         bits = np.empty(BLOCK, np.uint64)
         z, quiet = np.empty(BLOCK), np.zeros(BLOCK, np.bool_)
         day = np.empty(BLOCK) if empirical else z  # the day's standardised return
-        variance, close = np.empty(BLOCK), np.empty(BLOCK)
+        variance, close, last = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
         tile = np.empty((n_days, BLOCK))
         shifts = np.empty(n_days * BLOCK, np.int64)
         for g in range(BLOCK):  # lanes past the last path run a stream nobody reads
             s0[g], s1[g], s2[g], s3[g] = stream_state(seed, first_path + first + g)
-            variance[g], close[g] = params[VAR0], params[LOG_PRICE0]
+            variance[g], close[g], last[g] = params[VAR0], params[LOG_PRICE0], params[RETURN0]
         for t in range(n_days):
             tail = False
             for g in range(BLOCK):
@@ -110,10 +115,12 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
             for g in range(BLOCK):
                 sd = math.sqrt(variance[g])
                 shock = sd * z[g]
-                move = 0.0 if quiet[g] else min(max(mu + sd * day[g], down), up)
+                mean = mu + ar * last[g]
+                move = 0.0 if quiet[g] else min(max(mean + sd * day[g], down), up)
+                last[g] = move
                 close[g] += move
                 tile[t, g] = close[g]
-                residual = -mu if quiet[g] else shock
+                residual = -mean if quiet[g] else shock
                 weight = alpha + gamma_ * (residual < 0.0)
                 variance[g] = omega + weight * residual * residual + beta * variance[g]
         if prices:

@@ -23,9 +23,11 @@ from engine.errors import ModelError, ModelWarning
 from engine.series import checked_closes
 
 Model = Literal["garch", "gjr"]
+Mean = Literal["constant", "ar"]  # the daily mean: constant, or AR(1) on yesterday's return
 Dist = Literal["normal", "t"]  # the innovations arch fits
 Shape = Literal["normal", "t", "fhs"]  # ... and what a simulation draws (``VolatilityParams``)
 MODELS: tuple[Model, ...] = ("garch", "gjr")
+MEANS: tuple[Mean, ...] = ("constant", "ar")
 DISTS: tuple[Dist, ...] = ("normal", "t")
 SHAPES: tuple[Shape, ...] = (*DISTS, "fhs")
 FHS_MIN_RESIDUALS = 100  # an empirical shape needs this many standardised residuals
@@ -41,7 +43,10 @@ THIN_ERROR_SHARE = 0.5  # ... and at or above this is an error
 RETURN_SD_RANGE = (0.05, 25.0)  # plausible s.d. of daily returns, per cent
 
 _SLACK = 1e-8  # tolerance on arch's bounds and linear constraints (optimiser noise)
-_ARCH_NAMES = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta"}  # others agree
+_ARCH_NAMES = {  # arch's names that differ from ours
+    "alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta",
+    "Const": "mu", "return_pct[1]": "ar",  # an AR(1) mean's, on daily_log_returns' series
+}  # fmt: skip
 
 
 def _bad(name: str, value: object, rule: str) -> ModelError:
@@ -59,7 +64,7 @@ def _as_float(name: str, value: object) -> float:
 
 @dataclass(frozen=True)
 class VolatilityParams:
-    """Daily log returns in per cent: r_t = mu + e_t, e_t = sigma_t z_t,
+    """Daily log returns in per cent: r_t = mu + ar r_{t-1} + e_t, e_t = sigma_t z_t,
     sigma_t^2 = omega + (alpha + gamma 1[e_{t-1} < 0]) e_{t-1}^2 + beta sigma_{t-1}^2,
     z_t standard normal or standardised Student-t(nu) (unit variance, as arch's ``t``), or,
     for ``fhs`` (filtered historical simulation), the market's own standardised residuals.
@@ -74,13 +79,17 @@ class VolatilityParams:
 
     Attributes:
         model, dist: ``"garch"`` or ``"gjr"``; ``"normal"``, ``"t"`` or ``"fhs"``.
-        mu: mean daily return, % per day.
+        mu: mean daily return, % per day (the constant of the mean when ``ar`` is not 0).
+        ar: the weight of yesterday's return in today's mean (AR(1), |ar| < 1; 0 for a
+            constant mean). Negative where closes are averages of thin trading, which
+            overshoot and come back (the CEA's and Guangdong's lag-1 autocorrelation is -0.1).
         omega: variance intercept, %^2.
         alpha, gamma, beta: ARCH, asymmetry (0.0 for GARCH) and GARCH coefficients, as arch
             bounds them: alpha and beta in [0, 1], gamma in [-1, 2] with alpha + gamma >= 0.
         nu: Student-t degrees of freedom (> 2), ``None`` for the normal.
         last_variance: sigma_T^2 of the last fitted day, %^2.
-        last_residual: e_T = r_T - mu of the last fitted day, %.
+        last_residual: e_T = r_T - mu - ar r_{T-1} of the last fitted day, %.
+        last_return: r_T, the last fitted day's return, % (what tomorrow's mean reads).
         last_price: the last close, currency per tonne; last_date its ISO date.
         unchanged_prob: share of daily returns exactly 0 in the fitted sample (thin trading).
         shape: for ``fhs``, the standardised residuals z the day's return is drawn from, sorted
@@ -105,6 +114,8 @@ class VolatilityParams:
     last_date: str
     unchanged_prob: float
     shape: tuple[float, ...] = ()
+    ar: float = 0.0
+    last_return: float = 0.0
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -121,6 +132,7 @@ class VolatilityParams:
             "last_variance": (self.last_variance > 0, "must be positive (%^2)"),
             "last_price": (self.last_price > 0, "must be positive (currency per tonne)"),
             "unchanged_prob": (0 <= self.unchanged_prob < 1, "must lie in [0, 1)"),
+            "ar": (abs(self.ar) < 1, "must lie in (-1, 1) (a stationary mean)"),
         }
         if self.model == "garch":
             rules["gamma"] = (self.gamma == 0, "must be 0.0 for model 'garch'")
@@ -193,6 +205,17 @@ class VolatilityParams:
         """sigma_{T+1}^2, %^2: the variance of the first simulated day (arch's 1-step forecast)."""
         return self.variance_after(self.last_variance, self.last_residual)
 
+    def mean_after(self, return_pct: float) -> float:
+        """Tomorrow's mean return (per cent) after a day whose return was ``return_pct``."""
+        return self.mu + self.ar * return_pct
+
+    def residuals(self, returns: np.ndarray) -> np.ndarray:
+        """e_t = r_t - mu - ar r_{t-1} of consecutive daily returns (per cent); the first day
+        has no yesterday in the array and takes r_{-1} = 0."""
+        returns = np.asarray(returns, dtype=np.float64)
+        yesterday = np.r_[0.0, returns[:-1]] if returns.size else returns
+        return returns - self.mu - self.ar * yesterday
+
     def variance_after(self, variance: float, shock: float) -> float:
         """The next day's variance (%^2) after a day of ``variance`` and residual ``shock``
         (per cent): the model's recursion."""
@@ -204,13 +227,14 @@ class VolatilityParams:
         ``last_price`` (CNY/t, oldest first), the last on ``last_date`` (ISO): each return
         (per cent) becomes the next day's shock. The parameters are not refitted."""
         variance, residual, price = self.last_variance, self.last_residual, self.last_price
+        last = self.last_return
         for close in np.asarray(closes, dtype=np.float64):
             variance = self.variance_after(variance, residual)
-            residual = 100.0 * math.log(close / price) - self.mu
-            price = float(close)
+            today = 100.0 * math.log(close / price)
+            residual, last, price = today - self.mean_after(last), today, float(close)
         return dataclasses.replace(
             self, last_variance=variance, last_residual=residual, last_price=price,
-            last_date=last_date,
+            last_date=last_date, last_return=last,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,7 +272,7 @@ class VolatilityParams:
 
 
 _FIELDS = tuple(item.name for item in fields(VolatilityParams))
-_OPTIONAL = ("shape",)  # parameters written before the empirical shape existed have none
+_OPTIONAL = ("shape", "ar", "last_return")  # written before the shape and the AR mean existed
 _FLOAT_FIELDS = tuple(
     name for name in _FIELDS if name not in ("model", "dist", "nu", "last_date", "shape")
 )
@@ -407,16 +431,15 @@ def _ours(values: pd.Series) -> dict[str, float]:
     return {_ARCH_NAMES.get(key, key): float(value) for key, value in values.items()}
 
 
-def _fit_candidate(returns: pd.Series, model: Model, dist: Dist) -> _Candidate:
+def _fit_candidate(returns: pd.Series, model: Model, dist: Dist, mean: Mean) -> _Candidate:
     """One arch fit, with every warning arch emits caught (arch resets warning filters)."""
     from arch import arch_model  # imported here: reading a pinned model needs no arch
 
     o = 1 if model == "gjr" else 0
+    ar = {"mean": "AR", "lags": 1} if mean == "ar" else {"mean": "Constant"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spec = arch_model(
-            returns, mean="Constant", vol="GARCH", p=1, o=o, q=1, dist=dist, rescale=False
-        )
+        spec = arch_model(returns, **ar, vol="GARCH", p=1, o=o, q=1, dist=dist, rescale=False)
         result = spec.fit(disp="off")
         std_err = result.std_err  # the covariance is computed lazily: its warnings belong here
     return _Candidate(model, dist, result, _ours(result.params), _ours(std_err), tuple(caught))
@@ -427,17 +450,20 @@ def fit_volatility(
     *,
     model: Literal["auto", "garch", "gjr"] = "auto",
     dist: Literal["auto", "normal", "t"] = "auto",
+    mean: Mean = "constant",
     session_gaps: np.ndarray | None = None,
     min_observations: int = ADVISED_OBSERVATIONS,
     allow_nonstationary: bool = False,
 ) -> VolatilityFit:
     """Fit a GARCH-family model to the daily log returns (per cent) of ``prices`` with arch.
 
-    Every candidate of the (model, dist) grid is fitted (``"auto"`` tries both) with a constant
-    mean; the lowest BIC among those that converged and are stationary wins. ``session_gaps``
-    drops returns across missing sessions (see ``daily_log_returns``). Raises ``ModelError`` for
-    fewer than ``min_observations`` returns (never fewer than 100), a flat, too thin or badly
-    scaled series, or when no candidate is left: each failed candidate is named with its reason.
+    Every candidate of the (model, dist) grid is fitted (``"auto"`` tries both) with ``mean``
+    (``"constant"``, or ``"ar"``: AR(1) on yesterday's return, arch's ``AR`` mean, which
+    conditions on the first return); the lowest BIC among those that converged and are
+    stationary wins. ``session_gaps`` drops returns across missing sessions (see
+    ``daily_log_returns``). Raises ``ModelError`` for fewer than ``min_observations`` returns
+    (never fewer than 100), a flat, too thin or badly scaled series, or when no candidate is
+    left: each failed candidate is named with its reason.
     ``allow_nonstationary=True`` keeps a fit on the persistence bound (integrated GARCH), which
     can be simulated from ``next_variance`` but has no unconditional variance. Warns
     (``ModelWarning``) for thin trading (more than 35 % unchanged days) and passes on, as
@@ -447,6 +473,8 @@ def fit_volatility(
         raise ModelError(f"model {model!r} is unknown; use 'auto', 'garch' or 'gjr'")
     if dist not in ("auto", *DISTS):
         raise ModelError(f"dist {dist!r} is unknown; use 'auto', 'normal' or 't'")
+    if mean not in MEANS:
+        raise ModelError(f"mean {mean!r} is unknown; use 'constant' or 'ar'")
     returns = daily_log_returns(prices, session_gaps)
     notes = _check_sample(returns, min_observations)
     grid = [
@@ -454,7 +482,7 @@ def fit_volatility(
         for m in (MODELS if model == "auto" else (model,))
         for d in (DISTS if dist == "auto" else (dist,))
     ]
-    tried = [_fit_candidate(returns, m, d) for m, d in grid]
+    tried = [_fit_candidate(returns, m, d, mean) for m, d in grid]
     tried.sort(key=lambda c: (math.isnan(c.bic), c.bic))  # lowest BIC first, NaN last
     problems = {c.name: c.problem(allow_nonstationary) for c in tried}
     kept = [c for c in tried if problems[c.name] is None]
@@ -482,6 +510,7 @@ def fit_volatility(
         **({"gamma": 0.0, "nu": None} | chosen.params),
         last_variance=float(result.conditional_volatility.iloc[-1]) ** 2,
         last_residual=float(result.resid.iloc[-1]),
+        last_return=float(returns.iloc[-1]),
         last_price=float(prices.iloc[-1]),
         last_date=prices.index[-1].date().isoformat(),
         unchanged_prob=unchanged,
@@ -550,4 +579,5 @@ def fallback_params(prices: pd.Series, session_gaps: np.ndarray | None = None) -
         last_price=float(prices.iloc[-1]),
         last_date=prices.index[-1].date().isoformat(),
         unchanged_prob=float(np.mean(returns == 0)),
+        last_return=float(returns[-1]),
     )

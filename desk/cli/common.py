@@ -34,7 +34,8 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")  # engine.alerts.S
 STATES: tuple[str, ...] = ("open", "acknowledged", "resolved")  # desk.store.alerts.STATES
 CANDIDATES: tuple[str, ...] = (  # engine.validation.CANDIDATES, by name
     "garch-normal", "gjr-normal", "garch-t", "gjr-t", "garch-normal-vt", "gjr-normal-vt",
-    "garch-fhs", "gjr-fhs", "garch-fhs-vt", "gjr-fhs-vt", "fallback",
+    "garch-fhs", "gjr-fhs", "garch-fhs-vt", "gjr-fhs-vt", "garch-fhs-ar", "garch-fhs-vt-ar",
+    "fallback",
 )  # fmt: skip
 HORIZONS: tuple[int, ...] = (1, 5, 10, 20, 60, 250)  # engine.validation.HORIZONS
 ADVISED_OBSERVATIONS = 500  # engine.volatility.ADVISED_OBSERVATIONS

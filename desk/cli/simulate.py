@@ -127,7 +127,8 @@ def simulate_command(
     p = run.params
     click.echo(
         f"model {run.name} ({run.how}) on closes to {p.last_date}: mu {p.mu:+.4f} %, "
-        f"omega {p.omega:.4f}, alpha {p.alpha:.4f}, gamma {p.gamma:.4f}, beta {p.beta:.4f}"
+        + (f"ar {p.ar:+.4f}, " if p.ar else "")
+        + f"omega {p.omega:.4f}, alpha {p.alpha:.4f}, gamma {p.gamma:.4f}, beta {p.beta:.4f}"
         + (f", nu {p.nu:.2f}" if p.nu is not None else "")
         + f"; persistence {p.persistence:.4f}"
     )

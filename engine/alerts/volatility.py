@@ -43,7 +43,7 @@ def conditional_volatility(returns: pd.Series, params: VolatilityParams) -> pd.S
 
     ``returns``: daily log returns in per cent (``engine.volatility.daily_log_returns``).
     """
-    residuals = np.ascontiguousarray(returns.to_numpy(dtype=np.float64) - params.mu)
+    residuals = np.ascontiguousarray(params.residuals(returns.to_numpy(dtype=np.float64)))
     variance = np.empty(len(residuals) + 1)
     if len(residuals):
         start = backcast(residuals - residuals.mean())  # arch: about the sample mean

@@ -73,10 +73,26 @@ def kupiec_pof(hits: np.ndarray, p: float) -> TestResult:
     return TestResult("Kupiec POF", lr, float(stats.chi2.sf(lr, 1)), 1, n)
 
 
-def transition_counts(hits: np.ndarray) -> tuple[int, int, int, int]:
-    """(n00, n01, n10, n11): days with no exceedance or one, after a day without or with one."""
+def _follows(h: np.ndarray, follows: np.ndarray | None) -> np.ndarray:
+    """Which of the pairs (day t-1, day t), t >= 1, are transitions: all of them, or where
+    ``follows[t]`` says day t comes one period after day t-1 (not across a gap in the data)."""
+    if follows is None:
+        return np.ones(max(h.size - 1, 0), dtype=bool)
+    mask = np.asarray(follows)
+    if mask.shape != h.shape:
+        raise ModelError(f"follows must mark each of the {h.size} days, got shape {mask.shape}")
+    return mask[1:].astype(bool)
+
+
+def transition_counts(
+    hits: np.ndarray, follows: np.ndarray | None = None
+) -> tuple[int, int, int, int]:
+    """(n00, n01, n10, n11): days with no exceedance or one, after a day without or with one;
+    with ``follows`` (one flag per day), only the days that come one period after the day
+    before count: a pair across a gap in the data is not a transition."""
     h = _hits(hits)
-    before, after = h[:-1], h[1:]
+    counted = _follows(h, follows)
+    before, after = h[:-1][counted], h[1:][counted]
     return (
         int(np.sum((before == 0) & (after == 0))),
         int(np.sum((before == 0) & (after == 1))),
@@ -85,10 +101,11 @@ def transition_counts(hits: np.ndarray) -> tuple[int, int, int, int]:
     )
 
 
-def christoffersen_independence(hits: np.ndarray) -> TestResult:
+def christoffersen_independence(hits: np.ndarray, follows: np.ndarray | None = None) -> TestResult:
     """Christoffersen's independence test: is an exceedance as likely after a day with one as
-    after a day without (a first-order Markov chain against independence)? LR ~ chi2(1)."""
-    n00, n01, n10, n11 = transition_counts(hits)
+    after a day without (a first-order Markov chain against independence)? LR ~ chi2(1).
+    ``follows``: see ``transition_counts``."""
+    n00, n01, n10, n11 = transition_counts(hits, follows)
     n = n00 + n01 + n10 + n11
     pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
     pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
@@ -101,12 +118,15 @@ def christoffersen_independence(hits: np.ndarray) -> TestResult:
     return TestResult("Christoffersen independence", lr, float(stats.chi2.sf(lr, 1)), 1, n + 1)
 
 
-def christoffersen_conditional_coverage(hits: np.ndarray, p: float) -> TestResult:
+def christoffersen_conditional_coverage(
+    hits: np.ndarray, p: float, follows: np.ndarray | None = None
+) -> TestResult:
     """Christoffersen's conditional coverage: Kupiec's LR plus the independence LR, ~ chi2(2)
-    (both counted on the days after the first, as in the paper)."""
+    (both counted on the days after the first, as in the paper). ``follows``: see
+    ``transition_counts``."""
     h = _hits(hits)
     pof = kupiec_pof(h[1:], p) if h.size > 1 else kupiec_pof(h, p)
-    lr = pof.statistic + christoffersen_independence(h).statistic
+    lr = pof.statistic + christoffersen_independence(h, follows).statistic
     return TestResult(
         "Christoffersen conditional coverage", lr, float(stats.chi2.sf(lr, 2)), 2, h.size
     )

@@ -133,6 +133,8 @@ def _tests(record: CandidateScores) -> tuple[list[dict[str, Any]], dict[str, Tra
     name = record.candidate.name
     for horizon in VAR_HORIZONS:
         var = record.var[record.var["horizon"] == horizon]
+        # a transition is from one forecast to the next, not across missing sessions
+        follows = np.r_[False, np.diff(var["session"].to_numpy()) == horizon]
         for side in ("long", "short"):
             for level in VAR_LEVELS:
                 if len(var) < 2:
@@ -141,8 +143,8 @@ def _tests(record: CandidateScores) -> tuple[list[dict[str, Any]], dict[str, Tra
                 p = 1.0 - level
                 for test in (
                     kupiec_pof(hits, p),
-                    christoffersen_independence(hits),
-                    christoffersen_conditional_coverage(hits, p),
+                    christoffersen_independence(hits, follows),
+                    christoffersen_conditional_coverage(hits, p, follows),
                 ):
                     rows.append(
                         {

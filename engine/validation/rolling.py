@@ -53,18 +53,20 @@ class Candidate:
     """A model to validate: a fitted (model, dist) pair, or the short-history fallback
     (``engine.volatility.fallback_params``), which is not fitted. ``fhs`` is a normal fit
     simulated with the empirical shape of its standardised residuals
-    (``VolatilityFit.fhs``)."""
+    (``VolatilityFit.fhs``); ``ar`` gives the mean an AR(1) term on yesterday's return."""
 
     model: Model
     dist: Shape
     fallback: bool = False
     targeted: bool = False  # variance targeting (engine.targeted; normal and fhs only)
+    ar: bool = False  # an AR(1) mean
 
     @property
     def name(self) -> str:
         if self.fallback:
             return FALLBACK_NAME
-        return f"{self.model}-{self.dist}" + ("-vt" if self.targeted else "")
+        suffix = ("-vt" if self.targeted else "") + ("-ar" if self.ar else "")
+        return f"{self.model}-{self.dist}{suffix}"
 
     def fit(
         self, prices: pd.Series, gaps: np.ndarray, min_observations: int
@@ -74,16 +76,18 @@ class Candidate:
         judges them); ``ModelError`` for a fit that fails or explodes."""
         if self.fallback:
             return fallback_params(prices, gaps), None
+        mean = "ar" if self.ar else "constant"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # thin-trading and arch notes: the scores judge
             if self.targeted:
-                fit = fit_targeted(prices, model=self.model, session_gaps=gaps,
+                fit = fit_targeted(prices, model=self.model, mean=mean, session_gaps=gaps,
                                    min_observations=min_observations)  # fmt: skip
             else:
                 fit = fit_volatility(
                     prices,
                     model=self.model,
                     dist="t" if self.dist == "t" else "normal",
+                    mean=mean,
                     session_gaps=gaps,
                     min_observations=min_observations,
                     allow_nonstationary=True,
@@ -115,6 +119,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("gjr", "fhs"),
     Candidate("garch", "fhs", targeted=True),
     Candidate("gjr", "fhs", targeted=True),
+    Candidate("garch", "fhs", ar=True),
+    Candidate("garch", "fhs", targeted=True, ar=True),
     FALLBACK,
 )
 
@@ -181,7 +187,9 @@ class CandidateScores:
             horizons).
         var: one row per forecast of value-at-risk: ``date`` (the day the loss is realised),
             ``horizon`` (1 or 10 sessions), ``return_pct`` (log return, per cent), the forecast
-            quantiles ``q01, q05, q95, q99`` (per cent) and ``pit`` (one-day only).
+            quantiles ``q01, q05, q95, q99`` (per cent), ``pit`` (one-day only) and ``session``
+            (the calendar's session number of ``date``: the tests count a transition only
+            between forecasts one horizon apart).
         fits: one row per origin: ``origin``, ``bic``, ``persistence``, ``nu`` (NaN for the
             normal), ``error`` (why the fit failed, else empty).
     """
@@ -291,13 +299,14 @@ def limits_pct(previous: float, band: float | None, tick: float | None) -> tuple
 
 class _Filter:
     """The fitted model run forward over the returns after its origin: one-day VaR and PIT
-    for each session, and the state (last variance and residual) to simulate from."""
+    for each session, and the state (last variance, residual and return) to simulate from."""
 
     def __init__(self, params: VolatilityParams, spec: ValidationSpec) -> None:
         self.params = params
         self.z = _quantiles(params, VAR_QUANTILES)
         self.band, self.tick = spec.band, spec.tick
         self.variance, self.residual = params.last_variance, params.last_residual
+        self.last = params.last_return
 
     def next_variance(self) -> float:
         return self.params.variance_after(self.variance, self.residual)
@@ -305,14 +314,15 @@ class _Filter:
     def forecast(self, previous: float) -> np.ndarray:
         """Tomorrow's return quantiles (per cent) after a close of ``previous``, held inside
         the band's limits."""
-        q = self.params.mu + math.sqrt(self.next_variance()) * self.z
+        q = self.params.mean_after(self.last) + math.sqrt(self.next_variance()) * self.z
         return np.clip(q, *limits_pct(previous, self.band, self.tick))
 
     def observe(self, return_pct: float) -> float:
         """Take in the day's return; its PIT under the forecast."""
         variance = self.next_variance()
-        u = _cdf(self.params, (return_pct - self.params.mu) / math.sqrt(variance))
-        self.variance, self.residual = variance, return_pct - self.params.mu
+        residual = return_pct - self.params.mean_after(self.last)
+        u = _cdf(self.params, residual / math.sqrt(variance))
+        self.variance, self.residual, self.last = variance, residual, return_pct
         return u
 
     def state(self, price: float, day: pd.Timestamp) -> VolatilityParams:
@@ -320,6 +330,7 @@ class _Filter:
             self.params,
             last_variance=self.variance,
             last_residual=self.residual,
+            last_return=self.last,
             last_price=price,
             last_date=day.date().isoformat(),
         )
@@ -398,7 +409,7 @@ def evaluate_candidate(
     empty = pd.DataFrame(
         columns=["origin", "date", "horizon", "realised", "pit", "in50", "in90", "crps"]
     )
-    var_columns = ["date", "horizon", "return_pct", *VAR_COLUMNS, "pit"]
+    var_columns = ["date", "horizon", "return_pct", *VAR_COLUMNS, "pit", "session"]
     return CandidateScores(
         cand,
         pd.concat(forecasts, ignore_index=True) if forecasts else empty,
@@ -495,8 +506,9 @@ def _filtered_var(
                 simulated = simulate_log_closes(state, ten)[:, -1] - math.log(values[t - 1])
                 realised = 100.0 * math.log(values[j] / values[t - 1])
                 quantiles = np.quantile(100.0 * simulated, VAR_QUANTILES)
-                rows.append((index[j], 10, realised, *quantiles, math.nan))
+                rows.append((index[j], 10, realised, *quantiles, math.nan, session[j]))
         if valid[t]:
             quantiles = model.forecast(values[t - 1])
-            rows.append((index[t], 1, returns[t], *quantiles, model.observe(returns[t])))
+            pit_t = model.observe(returns[t])
+            rows.append((index[t], 1, returns[t], *quantiles, pit_t, session[t]))
     return rows, due

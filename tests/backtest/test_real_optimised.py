@@ -37,8 +37,8 @@ def test_it_costs_no_more_than_the_best_rule_and_is_never_short(results):
     assert list(table.index[:-1]) == [2021, 2022, 2023, 2024, 2025]
     total = table.loc["total"]
     best_rule = min(total[name] for name in RULES)
-    # measured: optimised 34.76 m CNY against even 37.31 m, the best rule
+    # measured: optimised 34.68 m CNY against even 37.31 m, the best rule
     assert total["optimised"] <= best_rule
-    assert total["optimised"] == pytest.approx(34.76, abs=0.05)
+    assert total["optimised"] == pytest.approx(34.68, abs=0.05)
     optimised = results["optimised"].cycles
     assert (optimised["shortfall_t"] == 0).all() and (optimised["penalty"] == 0).all()

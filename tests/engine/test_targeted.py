@@ -26,18 +26,29 @@ def prices() -> pd.Series:
     return pd.Series(closes, index=pd.bdate_range("2016-01-01", periods=4000))
 
 
+@pytest.mark.parametrize("mean", ["constant", "ar"])
 @pytest.mark.parametrize("model", ["garch", "gjr"])
-def test_likelihood_equals_archs_at_the_fitted_parameters(prices, model):
-    fit = fit_targeted(prices, model=model)
+def test_likelihood_equals_archs_at_the_fitted_parameters(prices, model, mean):
+    """With a constant mean or an AR(1) one (the first return conditioned on, arch's backcast
+    from the least-squares residuals): arch's likelihood at our parameters, to 1e-12."""
+    fit = fit_targeted(prices, model=model, mean=mean)
     p = fit.params
-    returns = pd.Series(100 * np.diff(np.log(prices.to_numpy())))
+    returns = pd.Series(100 * np.diff(np.log(prices.to_numpy())), name="return_pct")
     o = 1 if model == "gjr" else 0
-    spec = arch_model(returns, mean="Constant", vol="GARCH", p=1, o=o, q=1, rescale=False)
-    values = [p.mu, p.omega, p.alpha, *([p.gamma] if o else []), p.beta]
-    assert fit.diagnostics.loglikelihood == pytest.approx(spec.fix(values).loglikelihood, rel=1e-12)
-    own, _ = loglikelihood(returns.to_numpy(), p.mu, p.alpha, p.gamma, p.beta,
-                           float(np.var(returns)))  # fmt: skip
-    assert own == pytest.approx(fit.diagnostics.loglikelihood, rel=1e-12)
+    means = {"mean": "AR", "lags": 1} if mean == "ar" else {"mean": "Constant"}
+    spec = arch_model(returns, **means, vol="GARCH", p=1, o=o, q=1, rescale=False)
+    values = [p.mu, *([p.ar] if mean == "ar" else []), p.omega, p.alpha,
+              *([p.gamma] if o else []), p.beta]  # fmt: skip
+    fixed = spec.fix(values)
+    assert fit.diagnostics.loglikelihood == pytest.approx(fixed.loglikelihood, rel=1e-12)
+    assert p.last_residual == pytest.approx(float(fixed.resid.iloc[-1]), abs=1e-12)
+    if mean == "constant":
+        own, _ = loglikelihood(returns.to_numpy(), p.mu, p.alpha, p.gamma, p.beta,
+                               float(np.var(returns)))  # fmt: skip
+        assert own == pytest.approx(fit.diagnostics.loglikelihood, rel=1e-12)
+        assert p.ar == 0.0
+    else:
+        assert abs(p.ar) < 0.05  # the data have no AR term
 
 
 def test_long_run_variance_is_the_sample_variance_and_parameters_are_recovered(prices):

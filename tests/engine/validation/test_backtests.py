@@ -56,6 +56,30 @@ def test_christoffersen_independence_is_the_g_test_of_the_transition_table(seed)
     assert result.pvalue == pytest.approx(pvalue, rel=1e-8)
 
 
+def test_a_pair_across_a_gap_in_the_data_is_not_a_transition():
+    """Runs of two exceedances split by a gap (a holiday, a month without data) are two
+    separate days, not a cluster: with the gap marked they count as independent, and the
+    counts are the contingency table of the pairs that follow each other."""
+    hits = np.zeros(400, int)
+    hits[np.arange(20, 380, 40)] = 1
+    hits[np.arange(21, 381, 40)] = 1  # nine pairs of consecutive rows ...
+    follows = np.ones(400, bool)
+    follows[np.arange(21, 381, 40)] = False  # ... each across a gap
+    assert not christoffersen_independence(hits).passed
+    n00, n01, n10, n11 = transition_counts(hits, follows)
+    assert (n00 + n01 + n10 + n11, n11) == (399 - 9, 0)
+    g, pvalue, _, _ = stats.chi2_contingency(
+        [[n00, n01], [n10, n11]], correction=False, lambda_="log-likelihood"
+    )
+    result = christoffersen_independence(hits, follows)
+    assert result.statistic == pytest.approx(g, rel=1e-10) and result.passed
+    assert result.pvalue == pytest.approx(pvalue, rel=1e-8)
+    everyday = christoffersen_independence(hits, np.ones(400, bool))
+    assert everyday.statistic == christoffersen_independence(hits).statistic
+    with pytest.raises(ModelError, match="follows must mark each of the 400 days"):
+        transition_counts(hits, follows[:-1])
+
+
 def test_conditional_coverage_adds_the_two_parts():
     hits = _hits(500, 0.02, 7)
     cc = christoffersen_conditional_coverage(hits, 0.01)
