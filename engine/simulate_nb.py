@@ -41,7 +41,7 @@ from engine.random_nb import from_body, from_tail, in_tail, stream_state, unit, 
 
 # Parameter vector layout shared by the kernels (all in log-return units, not per cent).
 MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = range(10)
-AR, RETURN0 = 10, 11  # an AR(1) mean: the weight of yesterday's move, and the move before day 1
+AR, RETURN0 = range(10, 12)  # an AR(1) mean's weight of yesterday's move; the move before day 1
 N_PARAMS = 12
 
 

@@ -176,8 +176,8 @@ class VolatilityParams:
 
     @property
     def name(self) -> str:
-        """The candidate's label, e.g. ``"gjr-t"``."""
-        return f"{self.model}-{self.dist}"
+        """The model's label, e.g. ``"gjr-t"``, ``"garch-fhs-ar"`` with an AR(1) mean."""
+        return f"{self.model}-{self.dist}" + ("-ar" if self.ar else "")
 
     @property
     def persistence(self) -> float:
@@ -424,6 +424,8 @@ class _Candidate:
             return f"did not converge (arch's convergence flag {flag}: {message})"
         if self.persistence >= 1 - STATIONARITY_MARGIN and not allow_nonstationary:
             return f"non-stationary (persistence {self.persistence:.6f})"
+        if abs(self.params.get("ar", 0.0)) >= 1:
+            return f"non-stationary mean (ar {self.params['ar']:.6f})"
         return None
 
 
@@ -459,11 +461,12 @@ def fit_volatility(
 
     Every candidate of the (model, dist) grid is fitted (``"auto"`` tries both) with ``mean``
     (``"constant"``, or ``"ar"``: AR(1) on yesterday's return, arch's ``AR`` mean, which
-    conditions on the first return); the lowest BIC among those that converged and are
-    stationary wins. ``session_gaps`` drops returns across missing sessions (see
-    ``daily_log_returns``). Raises ``ModelError`` for fewer than ``min_observations`` returns
-    (never fewer than 100), a flat, too thin or badly scaled series, or when no candidate is
-    left: each failed candidate is named with its reason.
+    conditions on the first return; across a gap dropped by ``session_gaps`` yesterday is the
+    last return before it, as the validation's filter also reads it); the lowest BIC among
+    those that converged and are stationary wins. ``session_gaps`` drops returns across
+    missing sessions (see ``daily_log_returns``). Raises ``ModelError`` for fewer than
+    ``min_observations`` returns (never fewer than 100), a flat, too thin or badly scaled
+    series, or when no candidate is left: each failed candidate is named with its reason.
     ``allow_nonstationary=True`` keeps a fit on the persistence bound (integrated GARCH), which
     can be simulated from ``next_variance`` but has no unconditional variance. Warns
     (``ModelWarning``) for thin trading (more than 35 % unchanged days) and passes on, as

@@ -6,7 +6,10 @@ t: sigma_{t+1} = sqrt(omega + (alpha + gamma 1[e_t < 0]) e_t^2 + beta sigma_t^2)
 per day. That is arch's conditional volatility one session ahead, and on the last day it is
 ``VolatilityParams.next_variance``'s root: the figure a risk manager reads after today's close.
 The recursion starts as arch's does, from the backcast of the first 75 squared deviations from
-the sample mean (weights 0.94^i), so over the fitted sample it reproduces arch's series.
+the sample mean (weights 0.94^i), so over the fitted sample it reproduces arch's series for a
+constant mean. With an AR(1) mean the residuals are ``VolatilityParams.residuals`` (the first
+day's yesterday taken as 0, where arch conditions on it), which arch's series meets within a
+few sessions as the first day's weight dies away (beta^t).
 
 Long-run level: for a stationary fit, the unconditional s.d. sqrt(omega / (1 - persistence));
 for an integrated fit (persistence 1, as the real CEA's is) the unconditional variance is

@@ -121,11 +121,12 @@ def christoffersen_independence(hits: np.ndarray, follows: np.ndarray | None = N
 def christoffersen_conditional_coverage(
     hits: np.ndarray, p: float, follows: np.ndarray | None = None
 ) -> TestResult:
-    """Christoffersen's conditional coverage: Kupiec's LR plus the independence LR, ~ chi2(2)
-    (both counted on the days after the first, as in the paper). ``follows``: see
-    ``transition_counts``."""
+    """Christoffersen's conditional coverage: Kupiec's LR plus the independence LR, ~ chi2(2),
+    both on the days that end a transition (the days after the first, as in the paper; with
+    ``follows``, those that come one period after the day before, see ``transition_counts``)."""
     h = _hits(hits)
-    pof = kupiec_pof(h[1:], p) if h.size > 1 else kupiec_pof(h, p)
+    after = h[1:][_follows(h, follows)]
+    pof = kupiec_pof(after, p) if after.size else kupiec_pof(h, p)
     lr = pof.statistic + christoffersen_independence(h, follows).statistic
     return TestResult(
         "Christoffersen conditional coverage", lr, float(stats.chi2.sf(lr, 2)), 2, h.size
@@ -136,7 +137,7 @@ def _ar1_loglik(theta: np.ndarray, z: np.ndarray) -> float:
     """Exact Gaussian log-likelihood of an AR(1) z_t = c + rho z_{t-1} + s e_t."""
     c, rho, log_s = theta
     s2 = math.exp(2.0 * log_s)
-    if abs(rho) >= 1.0:
+    if abs(rho) >= 1.0 or s2 <= 0.0:  # s2 underflows as the optimiser chases constant PITs
         return -np.inf
     mean0, var0 = c / (1.0 - rho), s2 / (1.0 - rho * rho)
     first = -0.5 * (math.log(2 * math.pi * var0) + (z[0] - mean0) ** 2 / var0)

@@ -13,8 +13,15 @@ import pytest
 from arch import arch_model
 
 from engine.errors import ModelError
-from engine.random_nb import fill_from_table_nb
+from engine.random_nb import (
+    fill_from_table_nb,
+    fill_u64_nb,
+    quantile_of_shape,
+    table_uniform,
+    unit,
+)
 from engine.simulate import SimulationSpec, innovations_table, simulate_closes, simulate_log_closes
+from engine.targeted import fit_targeted
 from engine.validation import ValidationSpec, candidate, validate
 from engine.validation.rolling import VAR_QUANTILES, _Filter
 from engine.volatility import VolatilityParams, daily_log_returns, fit_volatility
@@ -52,28 +59,50 @@ def test_fit_equals_archs_ar_mean_and_recovers_the_weight(prices):
     assert p.last_variance == pytest.approx(float(ref.conditional_volatility.iloc[-1]) ** 2)
 
 
-def test_kernel_equals_a_numpy_recursion_on_the_same_draws():
-    """Each day's mean reads yesterday's published (band-held) move; the variance is fed by
-    the shock: the kernel to 1e-12 in log price, with the band binding on some days."""
-    params = dataclasses.replace(TRUE, last_variance=9.0, last_residual=2.0, last_return=3.0)
-    spec = SimulationSpec(paths=24, days=60, seed=5, band=0.04)
+_RNG = np.random.default_rng(11)
+_DRAWS = _RNG.standard_t(4, 250)
+SHAPE = tuple((_DRAWS - _DRAWS.mean()) / _DRAWS.std())
+
+
+@pytest.mark.parametrize("thin, shape", [(0.0, ()), (0.2, SHAPE)], ids=["normal", "fhs-thin"])
+def test_kernel_equals_a_numpy_recursion_on_the_same_draws(thin, shape):
+    """Each day's mean reads yesterday's published move: held in the band, 0 on a thin day
+    (whose residual is minus the mean); the variance is fed by the shock (for ``fhs`` the
+    normal score of the draw, the return read from the shape): the kernel to 1e-12 in log
+    price, with the band binding and thin days on some days."""
+    dist = "fhs" if shape else "normal"
+    params = dataclasses.replace(
+        TRUE, dist=dist, shape=shape, last_variance=9.0, last_residual=2.0, last_return=3.0
+    )
+    spec = SimulationSpec(paths=24, days=60, seed=5, band=0.04, unchanged_prob=thin)
     logs = simulate_log_closes(params, spec)
     down, up = math.log(0.96), math.log(1.04)
-    clipped = 0
+    draws = 2 if thin else 1  # a thin day's draw follows the day's innovation in the stream
+    clipped = quiet_days = 0
     for i in range(spec.paths):
-        z = np.empty(spec.days)
+        z = np.empty(spec.days * draws)
+        bits = np.empty(spec.days * draws, dtype=np.uint64)
         fill_from_table_nb(z, spec.seed, i, innovations_table(params))
+        fill_u64_nb(bits, spec.seed, i)
+        z, thin_bits, bits = z[::draws], bits[1::draws], bits[::draws]
+        day = z
+        if shape:
+            day = quantile_of_shape(np.asarray(params.shape), [table_uniform(b) for b in bits])
         variance, close = params.next_variance / 1e4, math.log(params.last_price)
         last = params.last_return / 100
         for t in range(spec.days):
             sd = math.sqrt(variance)
             mean = params.mu / 100 + params.ar * last
-            move = min(max(mean + sd * z[t], down), up)
-            clipped += move != mean + sd * z[t]
+            quiet = bool(thin) and unit(thin_bits[t]) < thin
+            move = 0.0 if quiet else min(max(mean + sd * day[t], down), up)
+            clipped += not quiet and move != mean + sd * day[t]
+            quiet_days += quiet
             close, last = close + move, move
             assert logs[i, t] == pytest.approx(close, abs=1e-12)
-            variance = params.omega / 1e4 + params.alpha * (sd * z[t]) ** 2 + params.beta * variance
+            shock = -mean if quiet else sd * z[t]
+            variance = params.omega / 1e4 + params.alpha * shock**2 + params.beta * variance
     assert clipped >= 5
+    assert quiet_days >= (100 if thin else 0)
 
 
 def test_simulated_returns_have_the_autocorrelation_of_the_weight():
@@ -106,6 +135,12 @@ def test_filter_and_advanced_follow_archs_conditional_mean_and_variance(prices):
     assert moved.last_return == pytest.approx(float(returns.iloc[-1]), abs=1e-12)
     assert moved.last_variance == pytest.approx(float(expected_sd[-1]) ** 2, rel=1e-9)
     assert (model.residual, model.last) == pytest.approx((moved.last_residual, moved.last_return))
+
+
+def test_variance_targeting_recovers_the_weight(prices):
+    fit = fit_targeted(prices, model="garch", mean="ar")
+    assert abs(fit.params.ar - AR) < 0.03 and fit.params.name == "garch-normal-ar"
+    assert fit.diagnostics.candidates[0][0] == "garch-normal-vt-ar"
 
 
 def test_the_weight_round_trips_and_is_checked():

@@ -4,6 +4,7 @@ the Basel Committee's published table."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -17,6 +18,8 @@ from engine.validation import (
     kupiec_pof,
 )
 from engine.validation.backtests import transition_counts
+from engine.validation.choice import _tests
+from engine.validation.rolling import CandidateScores, candidate
 
 
 def _hits(n: int, p: float, seed: int) -> np.ndarray:
@@ -120,6 +123,12 @@ def test_berkowitz_and_ks_accept_uniform_pits():
     assert ks_uniform(pits).statistic == pytest.approx(stats.kstest(pits, "uniform").statistic)
 
 
+def test_berkowitz_rejects_constant_pits_without_a_domain_error():
+    """Every PIT 0.5 (a forecast that never varies): the AR(1)'s variance goes to 0 as the
+    optimiser chases it, and the test rejects instead of failing on log(0)."""
+    assert berkowitz(np.full(50, 0.5)).pvalue < 1e-6
+
+
 @pytest.mark.parametrize(
     ("exceptions", "zone", "cumulative"),
     [
@@ -175,3 +184,35 @@ def test_a_correct_var_fails_one_of_the_twelve_daily_tests_in_three_histories():
         rejected[r] = [not t.passed for t in results]
     assert np.all((rejected.mean(axis=0) > 0.015) & (rejected.mean(axis=0) < 0.07))
     assert rejected.any(axis=1).mean() == pytest.approx(0.311)
+
+
+def test_the_validation_counts_no_transition_across_missing_sessions():
+    """The validation's tests read the session of each forecast: nine pairs of 1-day
+    exceedances on consecutive rows, each pair split by a missing session, are no cluster
+    (independence passes), and conditional coverage is Kupiec's LR on the days that end a
+    transition plus that independence LR."""
+    n = 400
+    hits = np.zeros(n, int)
+    hits[np.arange(20, 380, 40)] = 1
+    hits[np.arange(21, 381, 40)] = 1
+    session = np.arange(n) + np.cumsum(np.isin(np.arange(n), np.arange(21, 381, 40)))
+    var = pd.DataFrame(
+        {
+            "date": pd.bdate_range("2020-01-01", periods=n),
+            "horizon": 1,
+            "return_pct": np.where(hits == 1, -5.0, 0.0),
+            "q01": -8.0, "q05": -4.0, "q95": 4.0, "q99": 8.0,
+            "pit": np.random.default_rng(3).uniform(size=n),
+            "session": session,
+        }
+    )  # fmt: skip
+    record = CandidateScores(candidate("garch-normal"), pd.DataFrame(), var, pd.DataFrame())
+    rows = pd.DataFrame(_tests(record)[0])
+    falls = rows[(rows.side == "long") & (rows.level == 0.95)].set_index("test")
+    follows = np.r_[False, np.diff(session) == 1]
+    independence = christoffersen_independence(hits, follows)
+    assert falls.loc["Christoffersen independence", "pvalue"] == independence.pvalue
+    assert independence.passed and not christoffersen_independence(hits).passed
+    after = hits[1:][follows[1:]]
+    cc = kupiec_pof(after, 0.05).statistic + independence.statistic
+    assert falls.loc["Christoffersen conditional coverage", "statistic"] == pytest.approx(cc)
