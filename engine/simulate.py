@@ -182,9 +182,9 @@ def _grid(
         daily = vector[nb.VAR0] + vector[nb.OMEGA] * spec.days
     # an AR(1) mean scales the sum of the shocks by up to 1 / (1 - ar) and the drift to
     # mu / (1 - ar), the unconditional mean
-    persistence = 1.0 / (1.0 - max(params.ar, 0.0))
+    spread = 1.0 / (1.0 - max(params.ar, 0.0))
     drift = abs(vector[nb.MU]) / (1.0 - params.ar)
-    half = 8.0 * math.sqrt(daily * spec.days) * persistence + drift * spec.days
+    half = 8.0 * math.sqrt(daily * spec.days) * spread + drift * spec.days
     if spec.band is not None:
         half = min(half, spec.days * -math.log1p(-spec.band))
     half = max(half, 0.05)

@@ -81,18 +81,25 @@ def least_squares_residuals(returns: np.ndarray, mean: Mean) -> np.ndarray:
     return y - x @ coefficients
 
 
+def mean_residuals(returns: np.ndarray, mu: float, ar: float | None) -> np.ndarray:
+    """The residuals of the mean: returns - mu, or with ``ar`` an AR(1) mean's, the first
+    return conditioned on."""
+    y, x = mean_regression(returns, "constant" if ar is None else "ar")
+    return y - x @ np.array([mu] if ar is None else [mu, ar])
+
+
 def loglikelihood(
     returns: np.ndarray, mu: float, alpha: float, gamma: float, beta: float, target: float,
-    ar: float | None = None,
+    ar: float | None = None, start: float | None = None,
 ) -> tuple[float, np.ndarray]:  # fmt: skip
     """The normal log-likelihood of ``returns`` (per cent) and the conditional variances; with
-    ``ar`` an AR(1) mean, the first return conditioned on."""
-    mean: Mean = "constant" if ar is None else "ar"
-    y, x = mean_regression(returns, mean)
-    residuals = y - x @ np.array([mu] if ar is None else [mu, ar])
+    ``ar`` an AR(1) mean, the first return conditioned on. ``start``: the backcast, computed
+    from the least-squares residuals when not given (a fit passes it once for all trials)."""
+    residuals = mean_residuals(returns, mu, ar)
+    if start is None:
+        start = backcast(least_squares_residuals(returns, "constant" if ar is None else "ar"))
     omega = target_omega(target, alpha, gamma, beta)
     variances = np.empty(residuals.size)
-    start = backcast(least_squares_residuals(returns, mean))
     variance_nb(residuals, omega, alpha, gamma, beta, start, variances)
     terms = np.log(2 * math.pi) + np.log(variances) + residuals**2 / variances
     return float(-0.5 * terms.sum()), variances
@@ -114,7 +121,9 @@ def fit_targeted(
     notes = _check_sample(returns, min_observations)
     r = returns.to_numpy()
     gjr, ar = model == "gjr", mean == "ar"
-    target = float(np.var(least_squares_residuals(r, mean) if ar else r))
+    start_residuals = least_squares_residuals(r, mean)
+    start = backcast(start_residuals)
+    target = float(np.var(start_residuals if ar else r))
     names = ("mu", *(("ar",) if ar else ()), "alpha", *(("gamma",) if gjr else ()), "beta")
     guess = {"mu": r.mean(), "ar": 0.0, "alpha": 0.05 if gjr else 0.08, "gamma": 0.05,
              "beta": 0.85}  # fmt: skip
@@ -129,7 +138,7 @@ def fit_targeted(
 
     def objective(x: np.ndarray) -> float:
         mu, alpha, gamma, beta, phi = unpack(x)
-        value, _ = loglikelihood(r, mu, alpha, gamma, beta, target, ar=phi)
+        value, _ = loglikelihood(r, mu, alpha, gamma, beta, target, ar=phi, start=start)
         return -value / r.size if math.isfinite(value) else 1e10
 
     persistence = np.array([weight.get(name, 0.0) for name in names])
@@ -146,9 +155,8 @@ def fit_targeted(
     if not solved.success:
         raise ModelError(f"variance-targeted {label} did not converge: {solved.message}")
     mu, alpha, gamma, beta, phi = unpack(solved.x)
-    loglik, variances = loglikelihood(r, mu, alpha, gamma, beta, target, ar=phi)
-    y, x = mean_regression(r, mean)
-    residuals = y - x @ np.array([mu] if phi is None else [mu, phi])
+    loglik, variances = loglikelihood(r, mu, alpha, gamma, beta, target, ar=phi, start=start)
+    residuals = mean_residuals(r, mu, phi)
     params = VolatilityParams(
         model=model, dist="normal", mu=mu, omega=target_omega(target, alpha, gamma, beta),
         alpha=alpha, gamma=gamma, beta=beta, nu=None, last_variance=float(variances[-1]),

@@ -14,7 +14,7 @@ import math
 import warnings
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,16 @@ def _as_float(name: str, value: object) -> float:
     if not math.isfinite(number):
         raise _bad(name, value, "must be finite")
     return number
+
+
+class DayState(NamedTuple):
+    """What the model carries from one day to the next (per cent): the day's variance, its
+    residual (the shock that feeds tomorrow's variance) and its return (that tomorrow's AR(1)
+    mean reads)."""
+
+    variance: float
+    residual: float
+    return_pct: float
 
 
 @dataclass(frozen=True)
@@ -222,20 +232,33 @@ class VolatilityParams:
         news = self.alpha + (self.gamma if shock < 0 else 0.0)
         return self.omega + news * shock * shock + self.beta * variance
 
+    @property
+    def state(self) -> DayState:
+        """The last fitted day's state."""
+        return DayState(self.last_variance, self.last_residual, self.last_return)
+
+    def step(self, state: DayState, return_pct: float) -> DayState:
+        """The state after the next day, whose return was ``return_pct`` (per cent): the one
+        rule that runs the model forward over observed returns."""
+        variance = self.variance_after(state.variance, state.residual)
+        return DayState(variance, return_pct - self.mean_after(state.return_pct), return_pct)
+
+    def at(self, state: DayState, price: float, last_date: str) -> VolatilityParams:
+        """The same parameters standing at ``state``, after a close of ``price`` on
+        ``last_date`` (ISO)."""
+        return dataclasses.replace(
+            self, last_variance=state.variance, last_residual=state.residual,
+            last_return=state.return_pct, last_price=price, last_date=last_date,
+        )  # fmt: skip
+
     def advanced(self, closes: np.ndarray, last_date: str) -> VolatilityParams:
         """The same model with its state run forward over ``closes``, the closes after
         ``last_price`` (CNY/t, oldest first), the last on ``last_date`` (ISO): each return
         (per cent) becomes the next day's shock. The parameters are not refitted."""
-        variance, residual, price = self.last_variance, self.last_residual, self.last_price
-        last = self.last_return
+        state, price = self.state, self.last_price
         for close in np.asarray(closes, dtype=np.float64):
-            variance = self.variance_after(variance, residual)
-            today = 100.0 * math.log(close / price)
-            residual, last, price = today - self.mean_after(last), today, float(close)
-        return dataclasses.replace(
-            self, last_variance=variance, last_residual=residual, last_price=price,
-            last_date=last_date, last_return=last,
-        )  # fmt: skip
+            state, price = self.step(state, 100.0 * math.log(close / price)), float(close)
+        return self.at(state, price, last_date)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, with ``"version": 1``, for JSON or a configuration file."""

@@ -13,7 +13,6 @@ sessions after the origin is scored at horizon ``h`` even when the data miss a s
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from collections.abc import MutableMapping
@@ -305,35 +304,22 @@ class _Filter:
         self.params = params
         self.z = _quantiles(params, VAR_QUANTILES)
         self.band, self.tick = spec.band, spec.tick
-        self.variance, self.residual = params.last_variance, params.last_residual
-        self.last = params.last_return
-
-    def next_variance(self) -> float:
-        return self.params.variance_after(self.variance, self.residual)
+        self.day = params.state
 
     def forecast(self, previous: float) -> np.ndarray:
         """Tomorrow's return quantiles (per cent) after a close of ``previous``, held inside
         the band's limits."""
-        q = self.params.mean_after(self.last) + math.sqrt(self.next_variance()) * self.z
+        variance = self.params.variance_after(self.day.variance, self.day.residual)
+        q = self.params.mean_after(self.day.return_pct) + math.sqrt(variance) * self.z
         return np.clip(q, *limits_pct(previous, self.band, self.tick))
 
     def observe(self, return_pct: float) -> float:
         """Take in the day's return; its PIT under the forecast."""
-        variance = self.next_variance()
-        residual = return_pct - self.params.mean_after(self.last)
-        u = _cdf(self.params, residual / math.sqrt(variance))
-        self.variance, self.residual, self.last = variance, residual, return_pct
-        return u
+        self.day = self.params.step(self.day, return_pct)
+        return _cdf(self.params, self.day.residual / math.sqrt(self.day.variance))
 
     def state(self, price: float, day: pd.Timestamp) -> VolatilityParams:
-        return dataclasses.replace(
-            self.params,
-            last_variance=self.variance,
-            last_residual=self.residual,
-            last_return=self.last,
-            last_price=price,
-            last_date=day.date().isoformat(),
-        )
+        return self.params.at(self.day, price, day.date().isoformat())
 
 
 @dataclass(frozen=True)

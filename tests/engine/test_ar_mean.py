@@ -134,7 +134,7 @@ def test_filter_and_advanced_follow_archs_conditional_mean_and_variance(prices):
     assert moved.last_residual == pytest.approx(float(fixed.resid.iloc[-1]), abs=1e-9)
     assert moved.last_return == pytest.approx(float(returns.iloc[-1]), abs=1e-12)
     assert moved.last_variance == pytest.approx(float(expected_sd[-1]) ** 2, rel=1e-9)
-    assert (model.residual, model.last) == pytest.approx((moved.last_residual, moved.last_return))
+    assert model.day == pytest.approx(moved.state)
 
 
 def test_variance_targeting_recovers_the_weight(prices):
