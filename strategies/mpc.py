@@ -40,6 +40,7 @@ import pandas as pd
 
 from engine.book import ComplianceBook, Forward, Obligation, Pledge
 from engine.errors import ConfigurationError, ModelError, ModelWarning, OptimisationError
+from engine.fallback import FALLBACK_MIN_RETURNS
 from engine.markets import market_rules
 from engine.optimiser import ComplianceOptimiser, OptimiserSettings
 from engine.optimiser_cache import ProblemCache
@@ -48,7 +49,7 @@ from engine.scenarios import Scenarios
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.validation import CANDIDATES, FALLBACK, candidate
 from engine.validation.pick import GrowingHistory, pick_model
-from engine.volatility import FALLBACK_MIN_RETURNS, VolatilityParams, fit_volatility
+from engine.volatility import VolatilityParams, fit_volatility
 from strategies.base import DecisionView, Order, whole_tonnes_down, whole_tonnes_up
 
 BIC_CHOICES = ("garch", "gjr", "auto")

@@ -7,7 +7,7 @@ a hash of the engine's code: within a month every night reuses it, a new month's
 validates again (a few seconds), and so does the first night after an upgrade that changed the
 engine. A history with no origin to score (fewer than ``min_observations`` returns before
 the first month-end) gets the documented short-history model
-(``engine.volatility.fallback_params``), never no model.
+(``engine.fallback.fallback_params``), never no model.
 """
 
 from __future__ import annotations

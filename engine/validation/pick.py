@@ -3,7 +3,7 @@
 The validation runs on the closes up to the end of the month before the last close (a month's
 nights share one validation); a young market is judged on the horizons it can reach; the first
 candidate in the ranking whose fit on every close succeeds is used. A history with no origin to
-score gets the short-history model (``engine.volatility.fallback_params``), never no model.
+score gets the short-history model (``engine.fallback.fallback_params``), never no model.
 ``desk.models.choice`` adds the file cache and the run record; the optimised strategy calls
 ``pick_model`` with a memory of its own.
 """

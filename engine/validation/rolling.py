@@ -25,6 +25,7 @@ from scipy import stats
 
 from engine.alerts.scan_nb import ROUNDING_EPS, limit_price_nb
 from engine.errors import ConfigurationError, ModelError
+from engine.fallback import fallback_params
 from engine.random_nb import cdf_of_shape, quantile_of_shape
 from engine.series import checked_closes
 from engine.simulate import SimulationSpec, simulate_log_closes
@@ -36,7 +37,6 @@ from engine.volatility import (
     Model,
     Shape,
     VolatilityParams,
-    fallback_params,
     fit_volatility,
 )
 
@@ -50,7 +50,7 @@ FALLBACK_NAME = "fallback"
 @dataclass(frozen=True)
 class Candidate:
     """A model to validate: a fitted (model, dist) pair, or the short-history fallback
-    (``engine.volatility.fallback_params``), which is not fitted. ``fhs`` is a normal fit
+    (``engine.fallback.fallback_params``), which is not fitted. ``fhs`` is a normal fit
     simulated with the empirical shape of its standardised residuals
     (``VolatilityFit.fhs``); ``ar`` gives the mean an AR(1) term on yesterday's return."""
 

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from engine.errors import ConfigurationError, ModelError
+from engine.fallback import fallback_params
 from engine.simulate import SimulationSpec, simulate_closes
 from engine.validation import ValidationSpec, candidate, evaluate_candidate, validate
 from engine.validation.rolling import FALLBACK, choose_origins, month_end_origins
-from engine.volatility import VolatilityParams, fallback_params
+from engine.volatility import VolatilityParams
 
 TRUE = VolatilityParams(
     model="garch",
