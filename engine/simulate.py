@@ -77,6 +77,8 @@ def kernel_params(params: VolatilityParams, spec: SimulationSpec) -> np.ndarray:
     vector[nb.UNCHANGED] = spec.unchanged_prob
     vector[nb.AR] = params.ar
     vector[nb.RETURN0] = params.last_return / 100.0
+    vector[nb.FALL_LINE], vector[nb.RISE_LINE] = params.tail_bounds or (-np.inf, np.inf)
+    vector[nb.KIND0] = params.kind_after(params.state)
     return vector
 
 
@@ -92,14 +94,21 @@ def innovations_table(params: VolatilityParams) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _shape_table(shape: tuple[float, ...]) -> np.ndarray:
-    return shape_table(shape) if shape else np.empty(0)
+def _shape_tables(shapes: tuple[tuple[float, ...], ...]) -> np.ndarray:
+    if not shapes:
+        return np.empty((1, 0))
+    tables = np.stack([shape_table(shape) for shape in shapes])
+    tables.flags.writeable = False  # shared by every caller of the cache
+    return tables
 
 
 def shape_array(params: VolatilityParams) -> np.ndarray:
-    """The kernel's empirical shape: the table of the residuals' quantile function for
-    ``fhs`` (``random_nb.shape_table``), else empty."""
-    return _shape_table(params.shape)
+    """The kernel's empirical shapes, a row each: for ``fhs`` the table of the residuals'
+    quantile function (``random_nb.shape_table``), and with tail memory those of the
+    residuals after a fall and after a rise; one empty row for the other shapes."""
+    if params.dist != "fhs":
+        return _shape_tables(())
+    return _shape_tables(params.shapes if params.tail_bounds else (params.shape,))
 
 
 def _simulate(
@@ -212,7 +221,7 @@ def simulate_fan(
         raise ConfigurationError(f"price levels must be positive, got {levels}")
     vector = kernel_params(params, spec)
     lo, width = _grid(params, spec, vector, bins)
-    innovations, shape = innovations_table(params), shape_array(params)
+    innovations, shapes = innovations_table(params), shape_array(params)
     counts = np.zeros((spec.days, bins), dtype=np.int64)
     sums, sq_sums = np.zeros(spec.days), np.zeros(spec.days)
     log_levels = np.log(np.asarray(levels, dtype=np.float64))
@@ -222,7 +231,7 @@ def simulate_fan(
     buffer = np.empty((chunk, spec.days))
     for start in range(0, spec.paths, chunk):
         block = buffer[: min(chunk, spec.paths - start)]
-        nb.simulate_paths_nb(block, vector, innovations, shape, spec.seed, start, False)
+        nb.simulate_paths_nb(block, vector, innovations, shapes, spec.seed, start, False)
         nb.accumulate_nb(block, lo, width, counts, sums, sq_sums, log_levels, above, below)
 
     n = spec.paths

@@ -12,7 +12,11 @@ The model, per path and day, in log-return units (per cent / 100):
 With an empirical ``shape`` (filtered historical simulation, ``VolatilityParams.dist ==
 "fhs"``) the day's return is m_t + sigma_t Q(v) with Q the shape's quantile function, while the
 variance is fed by e_t = sigma_t z_t, z_t the normal draw at the same uniform v: the variance
-runs as the fitted normal model's and the return has the market's tails.
+runs as the fitted normal model's and the return has the market's tails. With tail memory
+(``engine.tail_memory``) Q is the quantile function of one of three shapes, chosen by the day
+before: after a day whose published standardised residual, (published - m_t) / sigma_t, fell
+below the lower tail bound (rose above the upper), the day draws from the residuals that
+followed such days in the fitted sample.
 
 The close moves by the day's return held inside the daily band; a clipped day's excess is lost,
 not carried to the next day. The variance recursion runs on the day's shock e_t, not on the
@@ -38,18 +42,20 @@ import numpy as np
 from engine._numba import njit, prange
 from engine.exp_nb import exp_inplace_nb
 from engine.random_nb import from_body, from_tail, in_tail, stream_state, unit, xoshiro_step
+from engine.tail_memory import AFTER_FALL, AFTER_RISE, ORDINARY
 
 # Parameter vector layout shared by the kernels (all in log-return units, not per cent).
 MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = range(10)
 AR, RETURN0 = range(10, 12)  # an AR(1) mean's weight of yesterday's move; the move before day 1
-N_PARAMS = 12
+FALL_LINE, RISE_LINE, KIND0 = range(12, 15)  # tail memory: its bounds; the first day's kind
+N_PARAMS = 15
 
 
 BLOCK = 16  # paths one thread runs in step, in SIMD lanes (of 8, 16 and 32, 16 and 32 fastest)
 
 
 @njit(cache=True, parallel=True)
-def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices):
+def simulate_paths_nb(out, params, innovations, shapes, seed, first_path, prices):
     """Fill ``out`` (paths x days) with simulated log closes, or with closes (currency per
     tonne) when ``prices``.
 
@@ -57,8 +63,11 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
     log(1 + band), -inf and +inf without a band; ``UNCHANGED`` is the probability of an
     unchanged close; ``AR`` weighs yesterday's move in today's mean, ``RETURN0`` is the move
     of the day before the first. ``innovations`` is the ``random_nb.quantile_table`` of z
-    (normal or unit t); ``shape``, empty for them, is the ``random_nb.shape_table`` of an
-    empirical shape (``innovations`` is then the normal's, see above), read at the same bits.
+    (normal or unit t); ``shapes`` is one row of width 0 for them, else the
+    ``random_nb.shape_table`` of an empirical shape (``innovations`` is then the normal's, see
+    above), read at the same bits: one row, or three with tail memory (ordinary, after a fall,
+    after a rise; ``engine.tail_memory``), whose bounds are ``FALL_LINE`` and ``RISE_LINE``
+    in standard deviations and the first day's kind ``KIND0``.
     Row ``i`` is path ``first_path + i`` of the simulation seeded with ``seed``.
 
     A thread runs ``BLOCK`` paths in step, day by day, each on its own stream, so the blocking
@@ -79,7 +88,9 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
     down, up, unchanged = params[LOG_DOWN], params[LOG_UP], params[UNCHANGED]
     ar = params[AR]
     thin = unchanged > 0.0
-    empirical = shape.shape[0] > 0  # an empirical shape's table: the day's return, one more read
+    empirical = shapes.shape[1] > 0  # an empirical shape's table: the day's return, one more read
+    memory = shapes.shape[0] > 1  # ... one of three, by the kind of the day before
+    shape, fall_line, rise_line = shapes[ORDINARY], params[FALL_LINE], params[RISE_LINE]
     for block in prange((n_paths + BLOCK - 1) // BLOCK):
         first = block * BLOCK
         size = min(BLOCK, n_paths - first)
@@ -89,6 +100,7 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
         z, quiet = np.empty(BLOCK), np.zeros(BLOCK, np.bool_)
         day = np.empty(BLOCK) if empirical else z  # the day's standardised return
         variance, close, last = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
+        kind = np.full(BLOCK, int(params[KIND0]), np.int64)
         tile = np.empty((n_days, BLOCK))
         shifts = np.empty(n_days * BLOCK, np.int64)
         for g in range(BLOCK):  # lanes past the last path run a stream nobody reads
@@ -105,7 +117,10 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
                 for g in range(BLOCK):
                     if in_tail(bits[g]):
                         z[g] = from_tail(innovations, bits[g])
-            if empirical:
+            if memory:
+                for g in range(BLOCK):
+                    day[g] = from_body(shapes[kind[g]], bits[g])
+            elif empirical:
                 for g in range(BLOCK):
                     day[g] = from_body(shape, bits[g])
             if thin:
@@ -118,6 +133,10 @@ def simulate_paths_nb(out, params, innovations, shape, seed, first_path, prices)
                 mean = mu + ar * last[g]
                 move = 0.0 if quiet[g] else min(max(mean + sd * day[g], down), up)
                 last[g] = move
+                if memory:
+                    standard = (move - mean) / sd
+                    kind[g] = AFTER_FALL if standard < fall_line else ORDINARY
+                    kind[g] = AFTER_RISE if standard > rise_line else kind[g]
                 close[g] += move
                 tile[t, g] = close[g]
                 residual = -mean if quiet[g] else shock

@@ -21,6 +21,7 @@ import pandas as pd
 
 from engine.errors import ModelError, ModelWarning
 from engine.series import checked_closes
+from engine.tail_memory import TAIL_MIN_FOLLOWERS, kind_of_day, tail_memory
 
 Model = Literal["garch", "gjr"]
 Mean = Literal["constant", "ar"]  # the daily mean: constant, or AR(1) on yesterday's return
@@ -105,6 +106,10 @@ class VolatilityParams:
         shape: for ``fhs``, the standardised residuals z the day's return is drawn from, sorted
             (read as the quantile function through their midpoints, (k + 1/2) / n); empty
             otherwise.
+        tail_bounds, after_fall, after_rise: for ``fhs`` with tail memory
+            (``engine.tail_memory``), the standardised residuals below ``tail_bounds[0]`` or
+            above ``tail_bounds[1]`` are tail days, and the day after one draws from
+            ``after_fall`` or ``after_rise`` instead of ``shape``; all empty without memory.
 
     Checked once, at construction: a bad value raises ``ModelError`` naming the field. A
     non-stationary set (persistence >= 1) can be built; only ``unconditional_variance`` refuses it.
@@ -126,6 +131,9 @@ class VolatilityParams:
     shape: tuple[float, ...] = ()
     ar: float = 0.0
     last_return: float = 0.0
+    tail_bounds: tuple[float, ...] = ()
+    after_fall: tuple[float, ...] = ()
+    after_rise: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -133,6 +141,7 @@ class VolatilityParams:
         if self.dist not in SHAPES:
             raise _bad("dist", self.dist, f"must be one of {', '.join(SHAPES)}")
         self._check_shape()
+        self._check_tail_memory()
         for name in _FLOAT_FIELDS:
             object.__setattr__(self, name, _as_float(name, getattr(self, name)))
         rules = {
@@ -184,10 +193,39 @@ class VolatilityParams:
             )  # fmt: skip
         object.__setattr__(self, "shape", tuple(float(z) for z in np.sort(shape)))
 
+    def _check_tail_memory(self) -> None:
+        names = ("tail_bounds", "after_fall", "after_rise")
+        try:
+            values = [np.asarray(getattr(self, n), dtype=np.float64).ravel() for n in names]
+        except (TypeError, ValueError):
+            raise _bad("tail_bounds", "...", "tail memory must be numbers") from None
+        if not any(v.size for v in values):
+            for name in names:
+                object.__setattr__(self, name, ())
+            return
+        bounds, after_fall, after_rise = values
+        if self.dist != "fhs":
+            raise _bad("tail_bounds", tuple(bounds), f"must be empty for dist {self.dist!r}")
+        if bounds.size != 2 or not np.all(np.isfinite(bounds)) or not bounds[0] < bounds[1]:
+            raise _bad("tail_bounds", tuple(bounds), "must be two finite numbers, low < high")
+        for name, pool in (("after_fall", after_fall), ("after_rise", after_rise)):
+            if pool.size < TAIL_MIN_FOLLOWERS or not np.all(np.isfinite(pool)):
+                raise _bad(
+                    name, f"{pool.size} values",
+                    f"tail memory needs at least {TAIL_MIN_FOLLOWERS} finite residuals",
+                )  # fmt: skip
+            object.__setattr__(self, name, tuple(float(z) for z in np.sort(pool)))
+        object.__setattr__(self, "tail_bounds", (float(bounds[0]), float(bounds[1])))
+
     @property
     def name(self) -> str:
-        """The model's label, e.g. ``"gjr-t"``, ``"garch-fhs-ar"`` with an AR(1) mean."""
-        return f"{self.model}-{self.dist}" + ("-ar" if self.ar else "")
+        """The model's label, e.g. ``"gjr-t"``, ``"garch-fhs-ar"`` with an AR(1) mean,
+        ``"garch-fhs-tm"`` with tail memory."""
+        return (
+            f"{self.model}-{self.dist}"
+            + ("-ar" if self.ar else "")
+            + ("-tm" if self.tail_bounds else "")
+        )
 
     @property
     def persistence(self) -> float:
@@ -218,6 +256,17 @@ class VolatilityParams:
     def mean_after(self, return_pct: float) -> float:
         """Tomorrow's mean return (per cent) after a day whose return was ``return_pct``."""
         return self.mu + self.ar * return_pct
+
+    @property
+    def shapes(self) -> tuple[tuple[float, ...], ...]:
+        """The empirical shapes by kind of day (``engine.tail_memory``): ``shape`` after an
+        ordinary day, ``after_fall`` and ``after_rise`` after a tail day (empty without)."""
+        return self.shape, self.after_fall, self.after_rise
+
+    def kind_after(self, state: DayState) -> int:
+        """The kind of the day after ``state`` (``engine.tail_memory``): which of ``shapes``
+        it draws from; always ``ORDINARY`` without tail memory."""
+        return kind_of_day(state.residual / math.sqrt(state.variance), self.tail_bounds)
 
     def residuals(self, returns: np.ndarray) -> np.ndarray:
         """e_t = r_t - mu - ar r_{t-1} of consecutive daily returns (per cent); the first day
@@ -295,9 +344,12 @@ class VolatilityParams:
 
 
 _FIELDS = tuple(item.name for item in fields(VolatilityParams))
-_OPTIONAL = ("shape", "ar", "last_return")  # written before the shape and the AR mean existed
+_OPTIONAL = (  # written before the shape, the AR mean and the tail memory existed
+    "shape", "ar", "last_return", "tail_bounds", "after_fall", "after_rise",
+)  # fmt: skip
+_TUPLE_FIELDS = ("shape", "tail_bounds", "after_fall", "after_rise")
 _FLOAT_FIELDS = tuple(
-    name for name in _FIELDS if name not in ("model", "dist", "nu", "last_date", "shape")
+    name for name in _FIELDS if name not in ("model", "dist", "nu", "last_date", *_TUPLE_FIELDS)
 )
 
 
@@ -333,20 +385,29 @@ class VolatilityFit:
     result: object = field(compare=False, repr=False)  # arch's ARCHModelResult
     residuals: np.ndarray = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
-    def fhs(self, window: int = FHS_WINDOW) -> VolatilityParams:
+    def fhs(self, window: int = FHS_WINDOW, *, memory: bool = False) -> VolatilityParams:
         """This normal fit with the empirical shape of its latest ``window`` standardised
         residuals e_t / sigma_t, centred (``dist="fhs"``, see ``VolatilityParams``); their
         spread is kept, so a model that under-forecast the last year's moves is widened.
-        ``ModelError`` for a Student-t fit (its parameters assume t shocks) or too few
-        residuals."""
+        ``memory``: with the tail memory of all its residuals (``engine.tail_memory``), when
+        the sample has enough tail days. ``ModelError`` for a Student-t fit (its parameters
+        assume t shocks) or too few residuals."""
         if self.params.dist != "normal":
             raise ModelError(
                 f"filtered historical simulation takes a normal fit, not {self.params.name}"
             )
-        z = np.asarray(self.residuals, dtype=np.float64)[-window:]
+        residuals = np.asarray(self.residuals, dtype=np.float64)
+        z = residuals[-window:]
         z = z[np.isfinite(z)]
         # centred: the drift is the fit's mu, not the window's (a falling year would go on falling)
-        return dataclasses.replace(self.params, dist="fhs", shape=tuple(z - z.mean()))
+        params = dataclasses.replace(self.params, dist="fhs", shape=tuple(z - z.mean()))
+        tails = tail_memory(residuals) if memory else None
+        if tails is None:
+            return params
+        return dataclasses.replace(
+            params, tail_bounds=tails.bounds, after_fall=tails.after_fall,
+            after_rise=tails.after_rise,
+        )  # fmt: skip
 
 
 def daily_log_returns(prices: pd.Series, session_gaps: np.ndarray | None = None) -> pd.Series:

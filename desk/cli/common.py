@@ -35,6 +35,7 @@ STATES: tuple[str, ...] = ("open", "acknowledged", "resolved")  # desk.store.ale
 CANDIDATES: tuple[str, ...] = (  # engine.validation.CANDIDATES, by name
     "garch-normal", "gjr-normal", "garch-t", "gjr-t", "garch-normal-vt", "gjr-normal-vt",
     "garch-fhs", "gjr-fhs", "garch-fhs-vt", "gjr-fhs-vt", "garch-fhs-ar", "garch-fhs-vt-ar",
+    "garch-fhs-tm", "garch-fhs-vt-tm",
     "fallback",
 )  # fmt: skip
 HORIZONS: tuple[int, ...] = (1, 5, 10, 20, 60, 250)  # engine.validation.HORIZONS

@@ -29,6 +29,7 @@ from engine.fallback import fallback_params
 from engine.random_nb import cdf_of_shape, quantile_of_shape
 from engine.series import checked_closes
 from engine.simulate import SimulationSpec, simulate_log_closes
+from engine.tail_memory import ORDINARY
 from engine.targeted import fit_targeted
 from engine.validation.scores import crps, inside, pit
 from engine.volatility import (
@@ -52,19 +53,22 @@ class Candidate:
     """A model to validate: a fitted (model, dist) pair, or the short-history fallback
     (``engine.fallback.fallback_params``), which is not fitted. ``fhs`` is a normal fit
     simulated with the empirical shape of its standardised residuals
-    (``VolatilityFit.fhs``); ``ar`` gives the mean an AR(1) term on yesterday's return."""
+    (``VolatilityFit.fhs``); ``ar`` gives the mean an AR(1) term on yesterday's return;
+    ``memory`` gives an ``fhs`` shape its tail memory (``engine.tail_memory``)."""
 
     model: Model
     dist: Shape
     fallback: bool = False
     targeted: bool = False  # variance targeting (engine.targeted; normal and fhs only)
     ar: bool = False  # an AR(1) mean
+    memory: bool = False  # the day after a tail day draws from that tail's followers
 
     @property
     def name(self) -> str:
         if self.fallback:
             return FALLBACK_NAME
-        suffix = ("-vt" if self.targeted else "") + ("-ar" if self.ar else "")
+        tags = ((self.targeted, "-vt"), (self.ar, "-ar"), (self.memory, "-tm"))
+        suffix = "".join(tag for on, tag in tags if on)
         return f"{self.model}-{self.dist}{suffix}"
 
     def fit(
@@ -93,7 +97,8 @@ class Candidate:
                 )
         if fit.params.persistence > 1.0 + STATIONARITY_MARGIN:
             raise ModelError(f"explosive fit (persistence {fit.params.persistence:.6f})")
-        return (fit.fhs() if self.dist == "fhs" else fit.params), fit.diagnostics
+        params = fit.fhs(memory=self.memory) if self.dist == "fhs" else fit.params
+        return params, fit.diagnostics
 
     def params(
         self, prices: pd.Series, gaps: np.ndarray, min_observations: int
@@ -120,6 +125,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("gjr", "fhs", targeted=True),
     Candidate("garch", "fhs", ar=True),
     Candidate("garch", "fhs", targeted=True, ar=True),
+    Candidate("garch", "fhs", memory=True),
+    Candidate("garch", "fhs", targeted=True, memory=True),
     FALLBACK,
 )
 
@@ -258,19 +265,20 @@ def choose_origins(
     return origins
 
 
-def _quantiles(params: VolatilityParams, levels: np.ndarray) -> np.ndarray:
-    """Quantiles of the standardised innovation z at ``levels``."""
+def _quantiles(params: VolatilityParams, levels: np.ndarray, kind: int = ORDINARY) -> np.ndarray:
+    """Quantiles of the standardised innovation z at ``levels`` (for ``fhs``, of the shape of
+    that ``kind`` of day)."""
     if params.dist == "fhs":
-        return quantile_of_shape(params.shape, levels)
+        return quantile_of_shape(params.shapes[kind], levels)
     if params.dist == "t":
         nu = float(params.nu)  # type: ignore[arg-type]
         return stats.t.ppf(levels, nu) * math.sqrt((nu - 2.0) / nu)
     return stats.norm.ppf(levels)
 
 
-def _cdf(params: VolatilityParams, z: float) -> float:
+def _cdf(params: VolatilityParams, z: float, kind: int = ORDINARY) -> float:
     if params.dist == "fhs":
-        return float(cdf_of_shape(params.shape, z))
+        return float(cdf_of_shape(params.shapes[kind], z))
     if params.dist == "t":
         nu = float(params.nu)  # type: ignore[arg-type]
         return float(stats.t.cdf(z / math.sqrt((nu - 2.0) / nu), nu))
@@ -302,7 +310,8 @@ class _Filter:
 
     def __init__(self, params: VolatilityParams, spec: ValidationSpec) -> None:
         self.params = params
-        self.z = _quantiles(params, VAR_QUANTILES)
+        kinds = range(len(params.shapes)) if params.tail_bounds else (ORDINARY,)
+        self.z = {kind: _quantiles(params, VAR_QUANTILES, kind) for kind in kinds}
         self.band, self.tick = spec.band, spec.tick
         self.day = params.state
 
@@ -310,13 +319,15 @@ class _Filter:
         """Tomorrow's return quantiles (per cent) after a close of ``previous``, held inside
         the band's limits."""
         variance = self.params.variance_after(self.day.variance, self.day.residual)
-        q = self.params.mean_after(self.day.return_pct) + math.sqrt(variance) * self.z
+        z = self.z[self.params.kind_after(self.day)]
+        q = self.params.mean_after(self.day.return_pct) + math.sqrt(variance) * z
         return np.clip(q, *limits_pct(previous, self.band, self.tick))
 
     def observe(self, return_pct: float) -> float:
         """Take in the day's return; its PIT under the forecast."""
+        kind = self.params.kind_after(self.day)
         self.day = self.params.step(self.day, return_pct)
-        return _cdf(self.params, self.day.residual / math.sqrt(self.day.variance))
+        return _cdf(self.params, self.day.residual / math.sqrt(self.day.variance), kind)
 
     def state(self, price: float, day: pd.Timestamp) -> VolatilityParams:
         return self.params.at(self.day, price, day.date().isoformat())

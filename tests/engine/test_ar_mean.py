@@ -21,6 +21,7 @@ from engine.random_nb import (
     unit,
 )
 from engine.simulate import SimulationSpec, innovations_table, simulate_closes, simulate_log_closes
+from engine.tail_memory import ORDINARY
 from engine.targeted import fit_targeted
 from engine.validation import ValidationSpec, candidate, validate
 from engine.validation.rolling import VAR_QUANTILES, _Filter
@@ -125,7 +126,7 @@ def test_filter_and_advanced_follow_archs_conditional_mean_and_variance(prices):
     expected_mean = (later - fixed.resid.iloc[2999:]).to_numpy()
     expected_sd = fixed.conditional_volatility.iloc[2999:].to_numpy()
     model = _Filter(params, ValidationSpec())
-    z05 = model.z[list(VAR_QUANTILES).index(0.05)]
+    z05 = model.z[ORDINARY][list(VAR_QUANTILES).index(0.05)]
     for t, r in enumerate(later.to_numpy()):
         q05 = model.forecast(previous=1.0)[1]
         assert q05 == pytest.approx(expected_mean[t] + expected_sd[t] * z05, abs=1e-9)
