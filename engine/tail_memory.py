@@ -17,6 +17,13 @@ Markov bootstrap whose state is coarsened to three kinds of day (the local boots
 Paparoditis and Politis, 2002). A market whose tail days are followed by ordinary ones gets
 pools that look like its whole sample, and its forecasts barely move. The followers are not
 centred: their mean is the point (after a fall, the NZU's next day has a mean of -0.55 s.d.).
+
+A sample gets its memory only when it shows what the memory is for: in one of the tails, more
+tail days followed a tail day on the same side than chance allows (a one-sided binomial test
+at ``TAIL_EVIDENCE``; the NZU's fit to 2023: 12 falls after 63 falls, p 0.0001). Without that
+evidence the pools are noise around the whole sample's shape, and noise with a mean: after a
+fall the CEA's next day rose by 0.5 s.d. on average (the reversal the AR(1) mean models), and
+with memory there the optimised strategy's replay of 2021-2025 cost 2 m CNY more.
 A residual's "yesterday" is the previous daily return in the fit, across a gap in the data too,
 as for the AR(1) mean.
 """
@@ -26,9 +33,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import binomtest
 
 TAIL_SHARE = 0.05  # a tail day: a standardised residual below this quantile (or above 1 - it)
 TAIL_MIN_FOLLOWERS = 30  # fewer days followed each tail: no memory (a sample under ~600 days)
+TAIL_EVIDENCE = 0.01  # tail days must follow tail days on one side at this significance
 
 ORDINARY, AFTER_FALL, AFTER_RISE = range(3)  # the kinds of day, by the day before
 
@@ -48,9 +57,10 @@ class TailMemory(NamedTuple):
     after_rise: tuple[float, ...]
 
 
-def tail_memory(z: np.ndarray) -> TailMemory | None:
+def tail_memory(z: np.ndarray, evidence: float = TAIL_EVIDENCE) -> TailMemory | None:
     """The tail memory of consecutive standardised residuals ``z`` (oldest first), or ``None``
-    when either tail has fewer than ``TAIL_MIN_FOLLOWERS`` followers."""
+    when either tail has fewer than ``TAIL_MIN_FOLLOWERS`` followers or neither shows tail
+    days following each other at significance ``evidence`` (1: no test)."""
     z = np.asarray(z, dtype=np.float64)
     z = z[np.isfinite(z)]
     if z.size < 2:
@@ -60,6 +70,13 @@ def tail_memory(z: np.ndarray) -> TailMemory | None:
     yesterday, today = z[:-1], z[1:]
     after_fall, after_rise = today[yesterday < low], today[yesterday > high]
     if min(after_fall.size, after_rise.size) < TAIL_MIN_FOLLOWERS:
+        return None
+    repeats = (
+        ((after_fall < low).sum(), after_fall.size),
+        ((after_rise > high).sum(), after_rise.size),
+    )
+    pvalue = min(binomtest(int(k), n, TAIL_SHARE, alternative="greater").pvalue for k, n in repeats)
+    if pvalue >= evidence:
         return None
     return TailMemory(
         (float(low), float(high)),

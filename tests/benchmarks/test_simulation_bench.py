@@ -48,6 +48,10 @@ GJR_T = VolatilityParams(
 GARCH_T = dataclasses.replace(GJR_T, model="garch", gamma=0.0, alpha=0.1)
 _Z = np.random.default_rng(3).standard_t(5.0, 250) * math.sqrt(3 / 5)
 GJR_FHS = dataclasses.replace(GJR_T, dist="fhs", nu=None, shape=tuple(_Z - _Z.mean()))
+GJR_FHS_TM = dataclasses.replace(  # tail memory: a table of three, one read by each day's kind
+    GJR_FHS, tail_bounds=(-1.6, 1.6), after_fall=tuple(_Z[:100] - 0.5),
+    after_rise=tuple(_Z[100:200] + 0.3),
+)  # fmt: skip
 
 
 def peak_mb(function) -> float:
@@ -126,6 +130,16 @@ def test_numba_kernel_fhs(benchmark):
     """The same kernel drawing the day's return from an empirical shape (one more read a
     draw), its variance fed by the normal draw at the same uniform."""
     run = numba_kernel(GJR_FHS, band=0.10)
+    benchmark.extra_info.update(path_steps=PATHS * DAYS)
+    out = benchmark(run)
+    assert out.shape == (PATHS, DAYS) and np.isfinite(out).all()
+
+
+@pytest.mark.benchmark(group="kernel 100k x 252, GJR-t, band on")
+def test_numba_kernel_fhs_tail_memory(benchmark):
+    """The same with tail memory: the day's table is one of three, by the kind of the day
+    before (its standardised residual against the tail bounds, one division a draw)."""
+    run = numba_kernel(GJR_FHS_TM, band=0.10)
     benchmark.extra_info.update(path_steps=PATHS * DAYS)
     out = benchmark(run)
     assert out.shape == (PATHS, DAYS) and np.isfinite(out).all()

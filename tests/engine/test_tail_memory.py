@@ -25,6 +25,7 @@ from engine.tail_memory import (
     AFTER_FALL,
     AFTER_RISE,
     ORDINARY,
+    TAIL_EVIDENCE,
     TAIL_MIN_FOLLOWERS,
     TAIL_SHARE,
     kind_of_day,
@@ -48,7 +49,7 @@ MEMORY = VolatilityParams(
 
 def test_pools_are_the_residuals_after_each_tail_counted_by_hand():
     z = _RNG.standard_t(4, 3000) + 0.3
-    memory = tail_memory(z)
+    memory = tail_memory(z, evidence=1.0)
     centred = z - z.mean()
     low, high = np.quantile(centred, [TAIL_SHARE, 1 - TAIL_SHARE])
     falls = [centred[t] for t in range(1, z.size) if centred[t - 1] < low]
@@ -62,8 +63,28 @@ def test_pools_are_the_residuals_after_each_tail_counted_by_hand():
 def test_a_sample_with_too_few_tail_days_has_no_memory():
     """5 % of 500 residuals is 25 days, under the 30 followers a pool needs; 700 give 35."""
     assert TAIL_MIN_FOLLOWERS == 30
-    assert tail_memory(_RNG.normal(size=500)) is None
-    assert tail_memory(_RNG.normal(size=700)) is not None
+    assert tail_memory(_RNG.normal(size=500), evidence=1.0) is None
+    assert tail_memory(_RNG.normal(size=700), evidence=1.0) is not None
+
+
+def _paired(n: int, repeats: int) -> np.ndarray:
+    """n standard normal residuals where ``repeats`` of the days after the lowest 5 % are
+    themselves set far into the lower tail."""
+    z = np.random.default_rng(3).standard_normal(n)
+    low = np.quantile(z, TAIL_SHARE)
+    after = np.flatnonzero(z[:-1] < low)[:repeats] + 1
+    z[after] = -3.0
+    return z
+
+
+def test_memory_needs_evidence_that_tail_days_follow_each_other():
+    """Of 2,000 days about 100 are falls, and about 5 falls follow a fall by chance: the
+    one-sided binomial test at 1 % keeps no memory for independent days, and keeps it when 20
+    of the days after a fall are set to falls of -3 s.d. (their followers' mean is -0.5)."""
+    assert TAIL_EVIDENCE == 0.01
+    assert tail_memory(_paired(2000, 0)) is None
+    kept = tail_memory(_paired(2000, 20))
+    assert kept is not None and np.mean(kept.after_fall) < -0.4
 
 
 def test_kind_of_day_reads_the_bounds():
