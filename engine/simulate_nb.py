@@ -42,7 +42,7 @@ import numpy as np
 from engine._numba import njit, prange
 from engine.exp_nb import exp_inplace_nb
 from engine.random_nb import from_body, from_tail, in_tail, stream_state, unit, xoshiro_step
-from engine.tail_memory import AFTER_FALL, AFTER_RISE, ORDINARY
+from engine.tail_memory import ORDINARY, kind_nb
 
 # Parameter vector layout shared by the kernels (all in log-return units, not per cent).
 MU, OMEGA, ALPHA, GAMMA, BETA, VAR0, LOG_PRICE0, LOG_DOWN, LOG_UP, UNCHANGED = range(10)
@@ -133,10 +133,8 @@ def simulate_paths_nb(out, params, innovations, shapes, seed, first_path, prices
                 mean = mu + ar * last[g]
                 move = 0.0 if quiet[g] else min(max(mean + sd * day[g], down), up)
                 last[g] = move
-                if memory:
-                    standard = (move - mean) / sd
-                    kind[g] = AFTER_FALL if standard < fall_line else ORDINARY
-                    kind[g] = AFTER_RISE if standard > rise_line else kind[g]
+                if memory:  # the published standardised residual sets tomorrow's shape
+                    kind[g] = kind_nb((move - mean) / sd, fall_line, rise_line)
                 close[g] += move
                 tile[t, g] = close[g]
                 residual = -mean if quiet[g] else shock

@@ -35,6 +35,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.stats import binomtest
 
+from engine._numba import njit
+
 TAIL_SHARE = 0.05  # a tail day: a standardised residual below this quantile (or above 1 - it)
 TAIL_MIN_FOLLOWERS = 30  # fewer days followed each tail: no memory (a sample under ~600 days)
 TAIL_EVIDENCE = 0.01  # tail days must follow tail days on one side at this significance
@@ -85,9 +87,16 @@ def tail_memory(z: np.ndarray, evidence: float = TAIL_EVIDENCE) -> TailMemory | 
     )
 
 
+@njit(cache=True, inline="always")
+def kind_nb(z, low, high):
+    """The kind of the day after a standardised residual ``z``: ``AFTER_FALL`` below ``low``,
+    ``AFTER_RISE`` above ``high``, else ``ORDINARY`` (the kernel's rule, in its lanes)."""
+    kind = AFTER_FALL if z < low else ORDINARY
+    return AFTER_RISE if z > high else kind
+
+
 def kind_of_day(z: float, bounds: tuple[float, ...]) -> int:
-    """``AFTER_FALL`` for the day after a standardised residual ``z`` below ``bounds[0]``,
-    ``AFTER_RISE`` above ``bounds[1]``, else (and without bounds) ``ORDINARY``."""
+    """``kind_nb`` with a model's ``tail_bounds``: always ``ORDINARY`` without them."""
     if not bounds:
         return ORDINARY
-    return AFTER_FALL if z < bounds[0] else AFTER_RISE if z > bounds[1] else ORDINARY
+    return int(kind_nb(z, bounds[0], bounds[1]))
