@@ -25,6 +25,11 @@ class ModelError(EngineError, ValueError):
     converge, a non-stationary fit."""
 
 
+def bad_params(name: str, value: object, rule: str) -> ModelError:
+    """The error for a ``VolatilityParams`` field whose ``value`` breaks ``rule``."""
+    return ModelError(f"VolatilityParams.{name} is {value!r}: {rule}; fix it or fit again")
+
+
 class ModelWarning(UserWarning):
     """A model was fitted, but something about the data or the fit deserves a look."""
 

@@ -77,7 +77,7 @@ def kernel_params(params: VolatilityParams, spec: SimulationSpec) -> np.ndarray:
     vector[nb.UNCHANGED] = spec.unchanged_prob
     vector[nb.AR] = params.ar
     vector[nb.RETURN0] = params.last_return / 100.0
-    vector[nb.FALL_LINE], vector[nb.RISE_LINE] = params.tail_bounds or (-np.inf, np.inf)
+    vector[nb.FALL_LINE], vector[nb.RISE_LINE] = params.tail_lines
     vector[nb.KIND0] = params.kind_after(params.state)
     return vector
 
@@ -105,10 +105,13 @@ def _shape_tables(shapes: tuple[tuple[float, ...], ...]) -> np.ndarray:
 def shape_array(params: VolatilityParams) -> np.ndarray:
     """The kernel's empirical shapes, a row each: for ``fhs`` the table of the residuals'
     quantile function (``random_nb.shape_table``), and with tail memory those of the
-    residuals after a fall and after a rise; one empty row for the other shapes."""
+    residuals after a fall and after a rise (a side without memory repeats the first row,
+    which its line of -inf or +inf never reads); one empty row for the other shapes."""
     if params.dist != "fhs":
         return _shape_tables(())
-    return _shape_tables(params.shapes if params.tail_bounds else (params.shape,))
+    if not params.tail_bounds:
+        return _shape_tables((params.shape,))
+    return _shape_tables(tuple(pool or params.shape for pool in params.shapes))
 
 
 def _simulate(

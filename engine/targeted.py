@@ -24,6 +24,7 @@ from scipy import optimize
 
 from engine._numba import njit
 from engine.errors import ModelError, ModelWarning
+from engine.samples import checked_sample
 from engine.volatility import (
     ADVISED_OBSERVATIONS,
     FitDiagnostics,
@@ -31,7 +32,6 @@ from engine.volatility import (
     Model,
     VolatilityFit,
     VolatilityParams,
-    _check_sample,
     daily_log_returns,
 )
 
@@ -118,7 +118,7 @@ def fit_targeted(
     Raises ``ModelError`` as ``fit_volatility`` does for a sample no GARCH fit should see, or
     when the optimiser does not converge."""
     returns = daily_log_returns(prices, session_gaps)
-    notes = _check_sample(returns, min_observations)
+    notes = checked_sample(returns, min_observations)
     r = returns.to_numpy()
     gjr, ar = model == "gjr", mean == "ar"
     start_residuals = least_squares_residuals(r, mean)

@@ -19,9 +19,10 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from engine.errors import ModelError, ModelWarning
+from engine.errors import ModelError, ModelWarning, bad_params
+from engine.samples import ADVISED_OBSERVATIONS, checked_sample
 from engine.series import checked_closes
-from engine.tail_memory import TAIL_MIN_FOLLOWERS, kind_of_day, tail_memory
+from engine.tail_memory import TailMemory, checked_memory, kind_nb, tail_memory
 
 Model = Literal["garch", "gjr"]
 Mean = Literal["constant", "ar"]  # the daily mean: constant, or AR(1) on yesterday's return
@@ -36,12 +37,6 @@ FHS_WINDOW = 250  # ... and takes the latest this many: a year of sessions, Base
 
 PARAMS_VERSION = 1
 STATIONARITY_MARGIN = 1e-6  # persistence >= 1 - margin counts as integrated (non-stationary)
-ADVISED_OBSERVATIONS = 500  # arch's advice for a GARCH fit
-MIN_OBSERVATIONS_FLOOR = 100  # below this no override helps
-MIN_DISTINCT_MOVES = 20  # fewer distinct non-zero returns is a flat series
-THIN_WARNING_SHARE = 0.35  # unchanged share above this warns (thin trading)
-THIN_ERROR_SHARE = 0.5  # ... and at or above this is an error
-RETURN_SD_RANGE = (0.05, 25.0)  # plausible s.d. of daily returns, per cent
 
 _SLACK = 1e-8  # tolerance on arch's bounds and linear constraints (optimiser noise)
 _ARCH_NAMES = {  # arch's names that differ from ours
@@ -50,16 +45,12 @@ _ARCH_NAMES = {  # arch's names that differ from ours
 }  # fmt: skip
 
 
-def _bad(name: str, value: object, rule: str) -> ModelError:
-    return ModelError(f"VolatilityParams.{name} is {value!r}: {rule}; fix it or fit again")
-
-
 def _as_float(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _bad(name, value, "must be a number")
+        raise bad_params(name, value, "must be a number")
     number = float(value)
     if not math.isfinite(number):
-        raise _bad(name, value, "must be finite")
+        raise bad_params(name, value, "must be finite")
     return number
 
 
@@ -109,7 +100,8 @@ class VolatilityParams:
         tail_bounds, after_fall, after_rise: for ``fhs`` with tail memory
             (``engine.tail_memory``), the standardised residuals below ``tail_bounds[0]`` or
             above ``tail_bounds[1]`` are tail days, and the day after one draws from
-            ``after_fall`` or ``after_rise`` instead of ``shape``; all empty without memory.
+            ``after_fall`` or ``after_rise`` instead of ``shape`` (a side whose pool is empty
+            has no memory: its tail days are ordinary); all empty without memory.
 
     Checked once, at construction: a bad value raises ``ModelError`` naming the field. A
     non-stationary set (persistence >= 1) can be built; only ``unconditional_variance`` refuses it.
@@ -137,9 +129,9 @@ class VolatilityParams:
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
-            raise _bad("model", self.model, f"must be one of {', '.join(MODELS)}")
+            raise bad_params("model", self.model, f"must be one of {', '.join(MODELS)}")
         if self.dist not in SHAPES:
-            raise _bad("dist", self.dist, f"must be one of {', '.join(SHAPES)}")
+            raise bad_params("dist", self.dist, f"must be one of {', '.join(SHAPES)}")
         self._check_shape()
         self._check_tail_memory()
         for name in _FLOAT_FIELDS:
@@ -159,63 +151,50 @@ class VolatilityParams:
             rules["gamma"] = (-1 - _SLACK <= self.gamma <= 2 + _SLACK, "must lie in [-1, 2]")
         for name, (ok, rule) in rules.items():
             if not ok:
-                raise _bad(name, getattr(self, name), rule)
+                raise bad_params(name, getattr(self, name), rule)
         if self.alpha + self.gamma < -_SLACK:
-            raise _bad("gamma", self.gamma, f"alpha + gamma must be >= 0 (alpha is {self.alpha})")
+            raise bad_params(
+                "gamma", self.gamma, f"alpha + gamma must be >= 0 (alpha is {self.alpha})"
+            )
         if self.dist != "t" and self.nu is not None:
-            raise _bad("nu", self.nu, f"must be None for dist {self.dist!r}")
+            raise bad_params("nu", self.nu, f"must be None for dist {self.dist!r}")
         if self.dist == "t":
             nu = _as_float("nu", self.nu)
             if nu <= 2:
-                raise _bad("nu", self.nu, "must exceed 2 for dist 't' (finite variance)")
+                raise bad_params("nu", self.nu, "must exceed 2 for dist 't' (finite variance)")
             object.__setattr__(self, "nu", nu)
         try:
             canonical = date.fromisoformat(self.last_date).isoformat() == self.last_date
         except (TypeError, ValueError):
             canonical = False
         if not canonical:
-            raise _bad("last_date", self.last_date, "must be an ISO date, YYYY-MM-DD")
+            raise bad_params("last_date", self.last_date, "must be an ISO date, YYYY-MM-DD")
 
     def _check_shape(self) -> None:
         try:
             shape = np.asarray(self.shape, dtype=np.float64).ravel()
         except (TypeError, ValueError):
-            raise _bad("shape", "...", "must be numbers") from None
+            raise bad_params("shape", "...", "must be numbers") from None
         if self.dist != "fhs":
             if shape.size:
-                raise _bad("shape", f"{shape.size} values", f"must be empty for dist {self.dist!r}")
+                raise bad_params(
+                    "shape", f"{shape.size} values", f"must be empty for dist {self.dist!r}"
+                )
             object.__setattr__(self, "shape", ())
             return
         if shape.size < FHS_MIN_RESIDUALS or not np.all(np.isfinite(shape)):
-            raise _bad(
+            raise bad_params(
                 "shape", f"{shape.size} values",
                 f"dist 'fhs' needs at least {FHS_MIN_RESIDUALS} finite standardised residuals",
             )  # fmt: skip
         object.__setattr__(self, "shape", tuple(float(z) for z in np.sort(shape)))
 
     def _check_tail_memory(self) -> None:
-        names = ("tail_bounds", "after_fall", "after_rise")
-        try:
-            values = [np.asarray(getattr(self, n), dtype=np.float64).ravel() for n in names]
-        except (TypeError, ValueError):
-            raise _bad("tail_bounds", "...", "tail memory must be numbers") from None
-        if not any(v.size for v in values):
-            for name in names:
-                object.__setattr__(self, name, ())
-            return
-        bounds, after_fall, after_rise = values
-        if self.dist != "fhs":
-            raise _bad("tail_bounds", tuple(bounds), f"must be empty for dist {self.dist!r}")
-        if bounds.size != 2 or not np.all(np.isfinite(bounds)) or not bounds[0] < bounds[1]:
-            raise _bad("tail_bounds", tuple(bounds), "must be two finite numbers, low < high")
-        for name, pool in (("after_fall", after_fall), ("after_rise", after_rise)):
-            if pool.size < TAIL_MIN_FOLLOWERS or not np.all(np.isfinite(pool)):
-                raise _bad(
-                    name, f"{pool.size} values",
-                    f"tail memory needs at least {TAIL_MIN_FOLLOWERS} finite residuals",
-                )  # fmt: skip
-            object.__setattr__(self, name, tuple(float(z) for z in np.sort(pool)))
-        object.__setattr__(self, "tail_bounds", (float(bounds[0]), float(bounds[1])))
+        memory = checked_memory(self.dist, self.tail_bounds, self.after_fall, self.after_rise)
+        bounds, after_fall, after_rise = memory or ((), (), ())
+        object.__setattr__(self, "tail_bounds", bounds)
+        object.__setattr__(self, "after_fall", after_fall)
+        object.__setattr__(self, "after_rise", after_rise)
 
     @property
     def name(self) -> str:
@@ -263,10 +242,18 @@ class VolatilityParams:
         ordinary day, ``after_fall`` and ``after_rise`` after a tail day (empty without)."""
         return self.shape, self.after_fall, self.after_rise
 
+    @property
+    def tail_lines(self) -> tuple[float, float]:
+        """The bounds a day's standardised residual is classified by (``TailMemory.lines``):
+        -inf and +inf without tail memory, so that every day is ordinary."""
+        if not self.tail_bounds:
+            return -math.inf, math.inf
+        return TailMemory(self.tail_bounds, self.after_fall, self.after_rise).lines
+
     def kind_after(self, state: DayState) -> int:
         """The kind of the day after ``state`` (``engine.tail_memory``): which of ``shapes``
         it draws from; always ``ORDINARY`` without tail memory."""
-        return kind_of_day(state.residual / math.sqrt(state.variance), self.tail_bounds)
+        return int(kind_nb(state.residual / math.sqrt(state.variance), *self.tail_lines))
 
     def residuals(self, returns: np.ndarray) -> np.ndarray:
         """e_t = r_t - mu - ar r_{t-1} of consecutive daily returns (per cent); the first day
@@ -319,7 +306,7 @@ class VolatilityParams:
         if not isinstance(data, dict):
             raise ModelError(f"volatility parameters must be a mapping, got {type(data).__name__}")
         if data.get("version") != PARAMS_VERSION:
-            raise _bad("version", data.get("version"), f"must be {PARAMS_VERSION}")
+            raise bad_params("version", data.get("version"), f"must be {PARAMS_VERSION}")
         missing = [name for name in _FIELDS if name not in data and name not in _OPTIONAL]
         unknown = sorted(set(data) - {"version", *_FIELDS})
         if missing or unknown:
@@ -433,53 +420,6 @@ def daily_log_returns(prices: pd.Series, session_gaps: np.ndarray | None = None)
     return pd.Series(returns[keep], index=index[1:][keep], name="return_pct")
 
 
-def _check_sample(returns: pd.Series, min_observations: int) -> list[str]:
-    """Raise for a sample no GARCH fit should see; return the warnings a fit deserves."""
-    n = len(returns)
-    if n < MIN_OBSERVATIONS_FLOOR:
-        raise ModelError(
-            f"{n} daily returns: a GARCH fit needs at least {MIN_OBSERVATIONS_FLOOR} whatever "
-            f"min_observations says (arch's advice is {ADVISED_OBSERVATIONS}); use a longer history"
-        )
-    if n < min_observations:
-        raise ModelError(
-            f"{n} daily returns; arch's advice is {ADVISED_OBSERVATIONS} or more (here "
-            f"min_observations={min_observations}): use a longer history, or pass "
-            f"min_observations={n} to fit anyway"
-        )
-    values = returns.to_numpy()
-    sd = float(np.std(values, ddof=1))
-    moves = np.unique(values[values != 0])
-    unchanged = float(np.mean(values == 0))
-    if sd == 0 or len(moves) < MIN_DISTINCT_MOVES:
-        raise ModelError(
-            f"the price series is flat: {len(moves)} distinct non-zero daily returns in {n} "
-            f"(s.d. {sd:.3g} %); a volatility model needs at least {MIN_DISTINCT_MOVES}; "
-            "check the price column"
-        )
-    if unchanged >= THIN_ERROR_SHARE:
-        raise ModelError(
-            f"{unchanged:.0%} of the {n} daily returns are exactly 0 (at least "
-            f"{THIN_ERROR_SHARE:.0%} is too thin for a GARCH fit): use a liquid period or "
-            "a series with trades"
-        )
-    low, high = RETURN_SD_RANGE
-    if not low <= sd <= high:
-        raise ModelError(
-            f"the s.d. of the daily returns is {sd:.3g} % (a daily price series gives {low} to "
-            f"{high} %): the prices look like another quantity or unit (a volume, a turnover, a "
-            "cumulative total, a price with an offset); pass closes in currency per tonne, one "
-            "row per trading day"
-        )
-    if unchanged > THIN_WARNING_SHARE:
-        return [
-            f"thin trading: {unchanged:.0%} of the {n} daily returns are exactly 0 (above "
-            f"{THIN_WARNING_SHARE:.0%}); the fit counts them as quiet days and unchanged_prob "
-            "records their share: check the period is liquid enough to model"
-        ]
-    return []
-
-
 @dataclass(frozen=True)
 class _Candidate:
     """One arch fit: its parameters and standard errors under our names, and its warnings."""
@@ -563,7 +503,7 @@ def fit_volatility(
     if mean not in MEANS:
         raise ModelError(f"mean {mean!r} is unknown; use 'constant' or 'ar'")
     returns = daily_log_returns(prices, session_gaps)
-    notes = _check_sample(returns, min_observations)
+    notes = checked_sample(returns, min_observations)
     grid = [
         (m, d)
         for m in (MODELS if model == "auto" else (model,))

@@ -54,20 +54,20 @@ class Candidate:
     (``engine.fallback.fallback_params``), which is not fitted. ``fhs`` is a normal fit
     simulated with the empirical shape of its standardised residuals
     (``VolatilityFit.fhs``); ``ar`` gives the mean an AR(1) term on yesterday's return;
-    ``memory`` gives an ``fhs`` shape its tail memory (``engine.tail_memory``)."""
+    ``tail_memory`` gives an ``fhs`` shape its tail memory (``engine.tail_memory``)."""
 
     model: Model
     dist: Shape
     fallback: bool = False
     targeted: bool = False  # variance targeting (engine.targeted; normal and fhs only)
     ar: bool = False  # an AR(1) mean
-    memory: bool = False  # the day after a tail day draws from that tail's followers
+    tail_memory: bool = False  # the day after a tail day draws from that tail's followers
 
     @property
     def name(self) -> str:
         if self.fallback:
             return FALLBACK_NAME
-        tags = ((self.targeted, "-vt"), (self.ar, "-ar"), (self.memory, "-tm"))
+        tags = ((self.targeted, "-vt"), (self.ar, "-ar"), (self.tail_memory, "-tm"))
         suffix = "".join(tag for on, tag in tags if on)
         return f"{self.model}-{self.dist}{suffix}"
 
@@ -97,7 +97,7 @@ class Candidate:
                 )
         if fit.params.persistence > 1.0 + STATIONARITY_MARGIN:
             raise ModelError(f"explosive fit (persistence {fit.params.persistence:.6f})")
-        params = fit.fhs(memory=self.memory) if self.dist == "fhs" else fit.params
+        params = fit.fhs(memory=self.tail_memory) if self.dist == "fhs" else fit.params
         return params, fit.diagnostics
 
     def params(
@@ -125,8 +125,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("gjr", "fhs", targeted=True),
     Candidate("garch", "fhs", ar=True),
     Candidate("garch", "fhs", targeted=True, ar=True),
-    Candidate("garch", "fhs", memory=True),
-    Candidate("garch", "fhs", targeted=True, memory=True),
+    Candidate("garch", "fhs", tail_memory=True),
+    Candidate("garch", "fhs", targeted=True, tail_memory=True),
     FALLBACK,
 )
 
@@ -310,7 +310,7 @@ class _Filter:
 
     def __init__(self, params: VolatilityParams, spec: ValidationSpec) -> None:
         self.params = params
-        kinds = range(len(params.shapes)) if params.tail_bounds else (ORDINARY,)
+        kinds = [k for k, shape in enumerate(params.shapes) if shape or k == ORDINARY]
         self.z = {kind: _quantiles(params, VAR_QUANTILES, kind) for kind in kinds}
         self.band, self.tick = spec.band, spec.tick
         self.day = params.state

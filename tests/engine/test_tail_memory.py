@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine import simulate_nb as nb
 from engine.errors import ModelError
 from engine.random_nb import (
     cdf_of_shape,
@@ -20,7 +21,12 @@ from engine.random_nb import (
     table_uniform,
     unit,
 )
-from engine.simulate import SimulationSpec, innovations_table, simulate_log_closes
+from engine.simulate import (
+    SimulationSpec,
+    innovations_table,
+    kernel_params,
+    simulate_log_closes,
+)
 from engine.tail_memory import (
     AFTER_FALL,
     AFTER_RISE,
@@ -28,12 +34,13 @@ from engine.tail_memory import (
     TAIL_EVIDENCE,
     TAIL_MIN_FOLLOWERS,
     TAIL_SHARE,
-    kind_of_day,
+    kind_nb,
+    kinds_nb,
     tail_memory,
 )
 from engine.validation import ValidationSpec, candidate, validate
 from engine.validation.rolling import VAR_QUANTILES, _Filter
-from engine.volatility import VolatilityParams, fit_volatility
+from engine.volatility import DayState, VolatilityParams, fit_volatility
 
 _RNG = np.random.default_rng(21)
 SHAPE = tuple(_RNG.standard_t(5, 250) / math.sqrt(5 / 3))
@@ -48,23 +55,26 @@ MEMORY = VolatilityParams(
 
 
 def test_pools_are_the_residuals_after_each_tail_counted_by_hand():
-    z = _RNG.standard_t(4, 3000) + 0.3
+    """As the fit gives them (not centred), each tail's followers; without the test of
+    evidence (``evidence=1``) both sides are kept."""
+    z = np.random.default_rng(1).standard_t(4, 3000) + 0.3
     memory = tail_memory(z, evidence=1.0)
-    centred = z - z.mean()
-    low, high = np.quantile(centred, [TAIL_SHARE, 1 - TAIL_SHARE])
-    falls = [centred[t] for t in range(1, z.size) if centred[t - 1] < low]
-    rises = [centred[t] for t in range(1, z.size) if centred[t - 1] > high]
+    low, high = np.quantile(z, [TAIL_SHARE, 1 - TAIL_SHARE])
+    falls = [z[t] for t in range(1, z.size) if z[t - 1] < low]
+    rises = [z[t] for t in range(1, z.size) if z[t - 1] > high]
     assert memory.bounds == (pytest.approx(low), pytest.approx(high))
     np.testing.assert_allclose(memory.after_fall, np.sort(falls))
     np.testing.assert_allclose(memory.after_rise, np.sort(rises))
     assert len(falls) == pytest.approx(TAIL_SHARE * z.size, abs=2)
+    assert memory.lines == memory.bounds
 
 
-def test_a_sample_with_too_few_tail_days_has_no_memory():
+def test_a_side_with_too_few_tail_days_has_no_memory():
     """5 % of 500 residuals is 25 days, under the 30 followers a pool needs; 700 give 35."""
     assert TAIL_MIN_FOLLOWERS == 30
-    assert tail_memory(_RNG.normal(size=500), evidence=1.0) is None
-    assert tail_memory(_RNG.normal(size=700), evidence=1.0) is not None
+    rng = np.random.default_rng(2)
+    assert tail_memory(rng.normal(size=500), evidence=1.0) is None
+    assert tail_memory(rng.normal(size=700), evidence=1.0) is not None
 
 
 def _paired(n: int, repeats: int) -> np.ndarray:
@@ -77,22 +87,23 @@ def _paired(n: int, repeats: int) -> np.ndarray:
     return z
 
 
-def test_memory_needs_evidence_that_tail_days_follow_each_other():
+def test_each_side_needs_evidence_that_its_tail_days_follow_each_other():
     """Of 2,000 days about 100 are falls, and about 5 falls follow a fall by chance: the
-    one-sided binomial test at 1 % keeps no memory for independent days, and keeps it when 20
-    of the days after a fall are set to falls of -3 s.d. (their followers' mean is -0.5)."""
+    one-sided binomial test at 1 % keeps no memory for independent days. When 20 of the days
+    after a fall are set to falls of -3 s.d. the falls keep theirs (the followers' mean is
+    -0.5) and the rises, still independent, have none: their tail days are ordinary."""
     assert TAIL_EVIDENCE == 0.01
     assert tail_memory(_paired(2000, 0)) is None
     kept = tail_memory(_paired(2000, 20))
-    assert kept is not None and np.mean(kept.after_fall) < -0.4
+    assert np.mean(kept.after_fall) < -0.4 and kept.after_rise == ()
+    assert kept.lines == (kept.bounds[0], math.inf)
 
 
-def test_kind_of_day_reads_the_bounds():
-    bounds = (-1.5, 1.7)
-    assert [kind_of_day(z, bounds) for z in (-2.0, -1.5, 0.0, 1.7, 2.0)] == [
-        AFTER_FALL, ORDINARY, ORDINARY, ORDINARY, AFTER_RISE,
-    ]  # fmt: skip
-    assert kind_of_day(-9.0, ()) == ORDINARY
+def test_kind_of_day_is_one_rule():
+    cases = (-2.0, -1.5, 0.0, 1.7, 2.0)
+    expected = [AFTER_FALL, ORDINARY, ORDINARY, ORDINARY, AFTER_RISE]
+    assert [kind_nb(z, -1.5, 1.7) for z in cases] == expected
+    assert list(kinds_nb(np.array(cases), -1.5, 1.7)) == expected
 
 
 def test_params_check_the_tail_memory_and_round_trip_through_json():
@@ -108,24 +119,31 @@ def test_params_check_the_tail_memory_and_round_trip_through_json():
         dataclasses.replace(MEMORY, tail_bounds=(1.0, -1.0))
     with pytest.raises(ModelError, match=r"after_rise .* at least 30"):
         dataclasses.replace(MEMORY, after_rise=AFTER_RISE_POOL[:29])
+    with pytest.raises(ModelError, match=r"tail_bounds .* needs after_fall or after_rise"):
+        dataclasses.replace(MEMORY, after_fall=(), after_rise=())
+    one_sided = dataclasses.replace(MEMORY, after_rise=())
+    assert one_sided.tail_lines == (-1.0, math.inf)
+    assert VolatilityParams.from_json(one_sided.to_json()) == one_sided
     with pytest.raises(ModelError, match=r"tail_bounds .* empty for dist 'normal'"):
         dataclasses.replace(MEMORY, dist="normal", shape=())
 
 
-def test_kernel_equals_a_numpy_recursion_on_the_same_draws():
+@pytest.mark.parametrize("band", [0.04, 0.013])
+def test_kernel_equals_a_numpy_recursion_on_the_same_draws(band):
     """The day after a published standardised residual below -1 (above 1.2) reads the after-fall
     (after-rise) pool at the day's uniform; the first day's kind is the last fitted day's
     (-2.0 / sqrt(1.2): a fall); a thin day is ordinary (its residual is minus the mean, small);
     the variance runs on the normal score as without memory. The kernel to 1e-12 in log price,
-    with the band binding and every kind of day many times."""
+    with the band binding and every kind of day many times; with the 1.3 % band a clipped
+    day's published residual is often ordinary where its draw was a tail day's."""
     thin = 0.1
-    spec = SimulationSpec(paths=24, days=80, seed=9, band=0.04, unchanged_prob=thin)
+    spec = SimulationSpec(paths=24, days=80, seed=9, band=band, unchanged_prob=thin)
     logs = simulate_log_closes(MEMORY, spec)
-    down, up = math.log(0.96), math.log(1.04)
+    down, up = math.log1p(-band), math.log1p(band)
     low, high = MEMORY.tail_bounds
     pools = [np.asarray(s) for s in MEMORY.shapes]
     seen = np.zeros(3, dtype=np.int64)
-    clipped = 0
+    clipped = differs = 0
     for i in range(spec.paths):
         z = np.empty(spec.days * 2)
         bits = np.empty(spec.days * 2, dtype=np.uint64)
@@ -147,10 +165,12 @@ def test_kernel_equals_a_numpy_recursion_on_the_same_draws():
             assert logs[i, t] == pytest.approx(close, abs=1e-12)
             standard = (move - mean) / sd
             kind = AFTER_FALL if standard < low else AFTER_RISE if standard > high else ORDINARY
+            differs += not quiet and kind != kind_nb(day, low, high)
             shock = -mean if quiet else sd * z[t]
             variance = MEMORY.omega / 1e4 + MEMORY.alpha * shock**2 + MEMORY.beta * variance
     assert clipped >= 5
-    assert seen.min() >= 100, seen
+    assert seen.min() >= 50, seen
+    assert differs >= (20 if band < 0.02 else 0)
 
 
 def test_paths_carry_the_slide_into_the_next_day():
@@ -194,14 +214,33 @@ def _slides(n: int, seed: int) -> pd.Series:
     return pd.Series(closes, index=pd.bdate_range("2012-01-02", periods=n), name="close")
 
 
-def test_fit_gives_the_pools_of_its_residuals():
-    fit = fit_volatility(_slides(1500, 2), model="garch", dist="normal")
+def test_fit_filter_and_state_read_the_same_days():
+    """On a market with slides, the fit's pools are the residuals that followed the days the
+    model itself calls falls: ``kind_after`` of each fitted day's state (arch's residual and
+    variance), the rule the validation's filter and the first simulated day read. The memory
+    survives running the state forward (``advanced``, ``at``); a plain ``fhs`` has none."""
+    prices = _slides(1500, 2)
+    fit = fit_volatility(prices.iloc[:1400], model="garch", dist="normal")
     params = fit.fhs(memory=True)
-    memory = tail_memory(fit.residuals)
-    assert params.tail_bounds == memory.bounds
-    assert params.after_fall == memory.after_fall
     assert np.mean(params.after_fall) < -1.0  # the slide, found in the residuals
+    states = [DayState(s * s, e, 0.0) for e, s in
+              zip(fit.result.resid, fit.result.conditional_volatility, strict=True)]  # fmt: skip
+    kinds = np.array([params.kind_after(state) for state in states])
+    z = np.asarray(fit.residuals)
+    assert params.after_fall == tuple(np.sort(z[1:][kinds[:-1] == AFTER_FALL]))
+    assert params.after_rise == () and AFTER_RISE not in kinds  # rises are independent here
+    moved = params.advanced(prices.iloc[1400:].to_numpy(), "2017-10-01")
+    assert moved.shapes == params.shapes and moved.tail_bounds == params.tail_bounds
     assert fit.fhs().tail_bounds == ()
+
+
+def test_first_simulated_day_reads_the_last_fitted_days_residual():
+    """The first day's kind is that of the last fitted day's standardised residual, e_T /
+    sigma_T (-0.72 / sqrt(0.5) = -1.02: a fall), not e_T over the next day's s.d. (-0.99)."""
+    params = dataclasses.replace(MEMORY, last_variance=0.5, last_residual=-0.72)
+    assert -0.72 / math.sqrt(params.next_variance) > params.tail_bounds[0]
+    vector = kernel_params(params, SimulationSpec(paths=16, days=2))
+    assert vector[nb.KIND0] == AFTER_FALL == params.kind_after(params.state)
 
 
 def test_validation_on_a_market_with_slides_picks_tail_memory():
