@@ -89,7 +89,7 @@ def simulate_paths_nb(out, params, innovations, shapes, seed, first_path, prices
     ar = params[AR]
     thin = unchanged > 0.0
     empirical = shapes.shape[1] > 0  # an empirical shape's table: the day's return, one more read
-    memory = shapes.shape[0] > 1  # ... one of three, by the kind of the day before
+    memory = empirical and shapes.shape[0] > 1  # ... one of three, by the kind of the day before
     shape, fall_line, rise_line = shapes[ORDINARY], params[FALL_LINE], params[RISE_LINE]
     for block in prange((n_paths + BLOCK - 1) // BLOCK):
         first = block * BLOCK
