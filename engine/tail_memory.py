@@ -99,7 +99,8 @@ def tail_memory(z: np.ndarray, evidence: float = TAIL_EVIDENCE) -> TailMemory | 
     if z.size < 2:
         return None
     low, high = (float(q) for q in np.quantile(z, [TAIL_SHARE, 1.0 - TAIL_SHARE]))
-    before, after = kinds_nb(z[:-1], low, high), kinds_nb(z[1:], low, high)
+    kinds = kinds_nb(z, low, high)
+    before, after = kinds[:-1], kinds[1:]
     pools = []
     for side in (AFTER_FALL, AFTER_RISE):
         followers = before == side
